@@ -1,0 +1,60 @@
+# tabship: `make demo` runs the main job, `make test` the test suite (fresh machine ready).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+USECASE ?= credit_risk
+DEMO_ROWS ?= 200000
+export TABSHIP_HOME ?= $(CURDIR)/.tabship
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	touch $@
+
+venv: $(VENV)/.synced ## create .venv with every extra (locked versions)
+
+lock: | $(UV) ## re-resolve uv.lock after changing pyproject.toml
+	$(UV) lock --python $(PYTHON)
+
+demo: venv ## generate data, build features, materialise, show a few users
+	$(BIN)/tabship data generate $(USECASE) --rows $(DEMO_ROWS) --out $(TABSHIP_HOME)/data/$(USECASE) --dirty 0.001
+	$(BIN)/tabship features build $(USECASE) --data $(TABSHIP_HOME)/data/$(USECASE)
+	$(BIN)/tabship features materialize $(USECASE)
+	$(BIN)/tabship features get $(USECASE) --sample 3
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv ## mypy
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest
+
+test: venv ## lint, type check, then every test (starts Redis itself where none runs)
+	bash scripts/ensure-test-deps.sh
+	$(MAKE) --no-print-directory lint typecheck
+	$(BIN)/pytest
+
+bench-features: venv ## 10M-row feature pipeline vs DuckDB, pandas and the notebook loop
+	$(BIN)/python bench/bench_features.py
+
+bench: bench-features ## every benchmark; results in docs/benchmarks.md
+
+clean: ## remove local state and environments
+	rm -rf .tabship $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

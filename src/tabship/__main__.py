@@ -1,0 +1,5 @@
+"""``python -m tabship``."""
+
+from tabship.cli import main
+
+main()

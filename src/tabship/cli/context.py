@@ -1,0 +1,70 @@
+"""What every command shares: settings (built once), consoles and progress display."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from tabship.errors import TabshipError
+from tabship.settings import Settings
+from tabship.usecase import UseCase, load_usecase
+
+console = Console()
+console_err = Console(stderr=True)
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    def usecase(self, name: str) -> UseCase:
+        return load_usecase(name, self.settings.usecases)
+
+
+def make_context(
+    ctx: typer.Context,
+    home: Annotated[Path | None, typer.Option(help="State folder (env TABSHIP_HOME).")] = None,
+) -> None:
+    """Build the settings once for every sub-command."""
+    try:
+        settings = Settings() if home is None else Settings(home=home)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise TabshipError(f"settings: TABSHIP_{first['loc'][0]}: {first['msg']}") from exc
+    ctx.obj = Context(settings=settings)
+
+
+def get(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+@contextmanager
+def progress() -> Iterator[Progress]:
+    """A progress display on stderr (silent when stderr is not a terminal)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console_err,
+        transient=True,
+    ) as bar:
+        yield bar

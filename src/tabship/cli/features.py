@@ -1,0 +1,197 @@
+"""``tabship features``: build, materialise and read feature tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tabship.cli.context import Context, console, console_err, get, progress
+from tabship.data.generate import default_source, ensure_sample
+from tabship.data.sources import resolve_files
+from tabship.errors import StoreError
+from tabship.features.build import FEATURES_TABLE, BuildResult, build_features
+from tabship.features.engine import connect
+from tabship.settings import EngineName, OnlineName
+from tabship.stores.materialize import materialize
+from tabship.stores.offline import OfflineStore
+from tabship.stores.online import open_online_store
+from tabship.usecase import UseCase
+
+app = typer.Typer(help="Feature tables: offline (versioned) and online (latest per entity).")
+
+
+def _source_files(c: Context, usecase: UseCase, data: Path | None) -> list[Path]:
+    if data is not None:
+        return resolve_files(data, usecase.source.pattern)
+    folder = default_source(usecase, c.settings.data, c.settings.home)
+    if folder.is_relative_to(c.settings.home) and ensure_sample(usecase, folder):
+        console_err.print(f"no source data given: generated a sample in {folder}")
+    return resolve_files(folder, usecase.source.pattern)
+
+
+@app.command("build")
+def build_cmd(
+    ctx: typer.Context,
+    use_case: Annotated[str, typer.Argument(help="Use-case name.")],
+    data: Annotated[Path | None, typer.Option(help="Source file or folder.")] = None,
+    engine: Annotated[EngineName | None, typer.Option(help="duckdb (default) or spark.")] = None,
+    max_invalid_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+) -> None:
+    """Check the contract, quarantine bad rows, compute features, write a new version."""
+    c = get(ctx)
+    usecase = c.usecase(use_case)
+    files = _source_files(c, usecase, data)
+    share = max_invalid_share if max_invalid_share is not None else c.settings.max_invalid_share
+    eng = connect(c.settings, engine)
+    try:
+        with progress() as bar:
+            steps = bar.add_task("starting", total=None)
+            rows = bar.add_task("features written", total=None, visible=False)
+
+            def step(name: str) -> None:
+                bar.update(steps, description=name)
+                if name.startswith("computing"):
+                    bar.update(rows, visible=True)
+
+            result = build_features(
+                usecase,
+                files,
+                eng,
+                OfflineStore(c.settings.offline_dir),
+                c.settings.reports_dir,
+                max_invalid_share=share,
+                step=step,
+                on_rows=lambda n: bar.advance(rows, n),
+            )
+    finally:
+        eng.close()
+    _print_build(result)
+
+
+def _print_build(result: BuildResult) -> None:
+    r = result.report
+    summary = Table(title=f"features built: {r.use_case}", show_header=False)
+    summary.add_row("rows in", f"{r.rows_in:,}")
+    summary.add_row("rows quarantined", f"{r.rows_quarantined:,} ({r.invalid_share:.3%})")
+    for rule, count in r.by_rule.items():
+        summary.add_row(f"  {rule}", f"{count:,}")
+    for column, count in r.normalized.items():
+        summary.add_row(f"unknown → missing: {column}", f"{count:,}")
+    summary.add_row("rows out", f"{r.rows_out:,}")
+    summary.add_row("feature table", f"{result.feature_path} (version {r.feature_version})")
+    summary.add_row("quarantine", f"{result.quarantine_path} (version {r.quarantine_version})")
+    summary.add_row("quality report", str(result.report_paths[1]))
+    summary.add_row("raw data version", r.raw_version)
+    summary.add_row("time", f"{result.seconds:.1f} s")
+    console.print(summary)
+
+
+@app.command("materialize")
+def materialize_cmd(
+    ctx: typer.Context,
+    use_case: Annotated[str, typer.Argument(help="Use-case name.")],
+    online: Annotated[OnlineName | None, typer.Option(help="sqlite (default) or redis.")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="Feature-table version (default latest).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Rewrite even if this version is already live.")
+    ] = False,
+) -> None:
+    """Make the latest feature row of every entity live in the online store."""
+    c = get(ctx)
+    usecase = c.usecase(use_case)
+    store = open_online_store(c.settings, online)
+    eng = connect(c.settings, "duckdb")
+    try:
+        with progress() as bar:
+            task = bar.add_task(f"materialising into {store.name}", total=None)
+            result = materialize(
+                usecase,
+                OfflineStore(c.settings.offline_dir),
+                store,
+                eng,
+                version=version,
+                force=force,
+                on_rows=lambda n: bar.advance(task, n),
+            )
+    finally:
+        eng.close()
+        store.close()
+    if result.skipped:
+        console.print(
+            f"{use_case}: snapshot {result.version} already live in {store.name} "
+            f"({result.rows:,} entities); nothing to do"
+        )
+    else:
+        console.print(
+            f"{use_case}: snapshot {result.version} live in {store.name}: "
+            f"{result.rows:,} entities in {result.seconds:.1f} s"
+        )
+
+
+@app.command("get")
+def get_cmd(
+    ctx: typer.Context,
+    use_case: Annotated[str, typer.Argument(help="Use-case name.")],
+    entity_ids: Annotated[
+        list[str] | None, typer.Argument(help="Entity keys, e.g. user ids.")
+    ] = None,
+    sample: Annotated[
+        int, typer.Option(min=0, help="Also show this many entities of the store.")
+    ] = 0,
+    online: Annotated[OnlineName | None, typer.Option(help="sqlite (default) or redis.")] = None,
+) -> None:
+    """Print entities' live feature rows as JSON."""
+    c = get(ctx)
+    usecase = c.usecase(use_case)
+    store = open_online_store(c.settings, online)
+    try:
+        snapshot = store.snapshot(usecase.name)
+        if snapshot is None:
+            raise StoreError(f"nothing materialised for '{use_case}' in {store.name} yet")
+        keys = list(entity_ids or []) + store.keys(usecase.name, sample)
+        if not keys:
+            raise StoreError("give one or more entity ids, or --sample N")
+        rows = store.get_many(usecase.name, keys)
+    finally:
+        store.close()
+    missing = [k for k, row in rows.items() if row is None]
+    if missing:
+        raise StoreError(
+            f"{usecase.entity} {', '.join(missing)} not found in {use_case} ({snapshot.version})"
+        )
+    for row in rows.values():
+        console.print_json(json.dumps({"features": row, "feature_table_version": snapshot.version}))
+
+
+@app.command("history")
+def history_cmd(
+    ctx: typer.Context,
+    use_case: Annotated[str, typer.Argument(help="Use-case name.")],
+) -> None:
+    """List the versions of the feature table with their lineage."""
+    c = get(ctx)
+    usecase = c.usecase(use_case)
+    rows = OfflineStore(c.settings.offline_dir).history(usecase.name, FEATURES_TABLE)
+    table = Table("version", "rows", "raw data", "code", "quarantine", "engine", "build")
+    for r in rows:
+        table.add_row(
+            *(
+                str(r.get(k, ""))
+                for k in (
+                    "version",
+                    "rows",
+                    "raw_version",
+                    "code_version",
+                    "quarantine_version",
+                    "engine",
+                    "build_id",
+                )
+            )
+        )
+    console.print(table)

@@ -1,0 +1,72 @@
+"""The data-quality report of one build: counts per rule, shares, normalised values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class QualityReport:
+    use_case: str
+    build_id: str
+    source_files: list[str]
+    raw_version: str
+    rows_in: int
+    rows_quarantined: int
+    max_invalid_share: float
+    by_rule: dict[str, int] = field(default_factory=dict)
+    normalized: dict[str, int] = field(default_factory=dict)
+    passed: bool = True
+    feature_version: int | None = None
+    quarantine_version: int | None = None
+
+    @property
+    def rows_out(self) -> int:
+        return self.rows_in - self.rows_quarantined
+
+    @property
+    def invalid_share(self) -> float:
+        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["rows_out"] = self.rows_out
+        out["invalid_share"] = self.invalid_share
+        return out
+
+    def to_markdown(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        lines = [
+            f"# Data quality: {self.use_case} (build {self.build_id})",
+            "",
+            f"Contract {verdict}: {self.rows_quarantined:,} of {self.rows_in:,} rows "
+            f"quarantined ({self.invalid_share:.3%}; tolerated {self.max_invalid_share:.2%}).",
+            "",
+            f"- source: {', '.join(self.source_files)} (raw version `{self.raw_version}`)",
+            f"- feature table version: {self.feature_version}",
+            f"- quarantine table version: {self.quarantine_version}",
+            "",
+            "| rule | rows | share of rows |",
+            "| --- | ---: | ---: |",
+        ]
+        for rule, count in sorted(self.by_rule.items(), key=lambda kv: -kv[1]):
+            lines.append(f"| `{rule}` | {count:,} | {count / max(self.rows_in, 1):.4%} |")
+        if not self.by_rule:
+            lines.append("| (none broken) | 0 | 0% |")
+        lines += ["", "Values declared as 'unknown' and stored as missing:", ""]
+        lines += [f"- `{col}`: {n:,} rows" for col, n in self.normalized.items()] or ["- none"]
+        return "\n".join(lines) + "\n"
+
+    def write(self, folder: Path) -> tuple[Path, Path]:
+        """Write JSON and Markdown, plus ``latest.*`` copies."""
+        folder.mkdir(parents=True, exist_ok=True)
+        json_text = json.dumps(self.to_dict(), indent=2)
+        md_text = self.to_markdown()
+        stem = folder / f"quality-{self.build_id}"
+        for name, text in ((f"{stem}.json", json_text), (f"{stem}.md", md_text)):
+            Path(name).write_text(text)
+        (folder / "latest.json").write_text(json_text)
+        (folder / "latest.md").write_text(md_text)
+        return Path(f"{stem}.json"), Path(f"{stem}.md")

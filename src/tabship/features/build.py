@@ -1,0 +1,175 @@
+"""One feature build: raw files -> contract -> quarantine -> features -> offline store.
+
+Nothing is written to a store unless the contract passes; the quarantine table is
+committed first and the feature table last, so the feature table's commit is the one
+step that publishes a build (and it names the quarantine version it goes with).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from tabship import __version__
+from tabship.data.contract import CheckedTable, apply_contract
+from tabship.data.report import QualityReport
+from tabship.data.sources import fingerprint
+from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
+from tabship.features.engine import Engine
+from tabship.stores.offline import OfflineStore
+from tabship.usecase import UseCase
+
+FEATURES_TABLE = "features"
+QUARANTINE_TABLE = "quarantine"
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    report: QualityReport
+    feature_path: Path
+    quarantine_path: Path
+    report_paths: tuple[Path, Path]
+    seconds: float
+
+
+def feature_expression(usecase: UseCase, valid: ir.Table) -> ir.Table:
+    """Apply the use case's definitions and check they produce the declared view."""
+    definitions = usecase.load_callable(usecase.feature_view.definitions)
+    out = definitions(valid)
+    if not isinstance(out, ir.Table):
+        raise UseCaseError(f"{usecase.name}: feature definitions must return an Ibis table")
+    keys = [usecase.row_key, usecase.entity, usecase.event_time]
+    missing = [c for c in keys + usecase.feature_view.features if c not in out.columns]
+    if missing:
+        raise UseCaseError(f"{usecase.name}: feature definitions do not produce {missing}")
+    return out
+
+
+def build_features(
+    usecase: UseCase,
+    files: list[Path],
+    engine: Engine,
+    offline: OfflineStore,
+    reports_dir: Path,
+    max_invalid_share: float | None = None,
+    today: dt.date | None = None,
+    step: Step = lambda _: None,
+    on_rows: Callable[[int], None] | None = None,
+) -> BuildResult:
+    """Run one build; raises a TabshipError (and writes nothing to the stores) on bad input."""
+    started = time.perf_counter()
+    build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    step("reading source")
+    raw = _read(engine, files)
+    raw_version = fingerprint(files)
+    step("checking the contract")
+    checked = apply_contract(raw, usecase.contract, today or dt.date.today())
+    rows_in, normalized = _counts(engine, checked)
+    if rows_in == 0:
+        raise SourceError(f"{files[0]} has no rows")
+    quarantined = _quarantine(engine, checked)
+    tolerated = (
+        usecase.contract.max_invalid_share if max_invalid_share is None else max_invalid_share
+    )
+    report = QualityReport(
+        use_case=usecase.name,
+        build_id=build_id,
+        source_files=[str(f) for f in files],
+        raw_version=raw_version,
+        rows_in=rows_in,
+        rows_quarantined=quarantined.num_rows,
+        max_invalid_share=tolerated,
+        by_rule=_count_rules(quarantined),
+        normalized=normalized,
+    )
+    folder = reports_dir / usecase.name
+    if report.invalid_share > tolerated:
+        report.passed = False
+        report.write(folder)
+        worst = ", ".join(f"{r} ({n:,})" for r, n in Counter(report.by_rule).most_common(3))
+        raise ContractError(
+            f"{report.invalid_share:.1%} of rows break the contract (tolerated "
+            f"{tolerated:.1%}); top rules: {worst}; see {folder / 'latest.md'}"
+        )
+    valid = checked.table.filter(~checked.is_invalid).select(*checked.data_columns())
+    features = feature_expression(usecase, valid)
+    lineage = {
+        "build_id": build_id,
+        "raw_version": raw_version,
+        "code_version": usecase.fingerprint(),
+        "tabship_version": __version__,
+        "engine": engine.name,
+        "as_of": (today or dt.date.today()).isoformat(),
+    }
+    step("writing quarantine")
+    report.quarantine_version = offline.write(usecase.name, QUARANTINE_TABLE, quarantined, lineage)
+    step("computing and writing features")
+    batches = engine.batches(features)
+    if on_rows is not None:
+        batches = _counting(batches, on_rows)
+    lineage["quarantine_version"] = str(report.quarantine_version)
+    lineage["rows"] = str(report.rows_out)
+    report.feature_version = offline.write(usecase.name, FEATURES_TABLE, batches, lineage)
+    paths = report.write(folder)
+    return BuildResult(
+        report=report,
+        feature_path=offline.path(usecase.name, FEATURES_TABLE),
+        quarantine_path=offline.path(usecase.name, QUARANTINE_TABLE),
+        report_paths=paths,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _read(engine: Engine, files: list[Path]) -> ir.Table:
+    try:
+        return engine.read(files)
+    except TabshipError:
+        raise
+    except Exception as exc:  # the engines raise many types; the user needs the file and why
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"cannot read {files[0]}: {first}") from exc
+
+
+def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]:
+    """Rows in, and rows per column whose 'unknown' sentinel became NULL: one scan."""
+    aggs: dict[str, ir.Scalar] = {"__rows": checked.table.count()}
+    for col, flag in checked.normalized.items():
+        aggs[col] = flag.cast("int64").sum()
+    row = engine.to_arrow(checked.table.aggregate(**aggs)).to_pylist()[0]
+    rows = int(row.pop("__rows") or 0)
+    return rows, {k: int(v or 0) for k, v in row.items()}
+
+
+def _quarantine(engine: Engine, checked: CheckedTable) -> pa.Table:
+    """The invalid rows, every value kept as read, with the rules each one breaks."""
+    data = checked.table.filter(checked.is_invalid)
+    invalid = CheckedTable(data, checked.rule_names, {})
+    out = data.select(**invalid.as_read(), rules=invalid.violations)
+    return engine.to_arrow(out.mutate(rule=out.rules[0]))
+
+
+def _count_rules(quarantined: pa.Table) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for rules in quarantined.column("rules").to_pylist():
+        counts.update(rules or [])
+    return dict(counts.most_common())
+
+
+def _counting(
+    batches: pa.RecordBatchReader, on_rows: Callable[[int], None]
+) -> pa.RecordBatchReader:
+    def gen() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            on_rows(batch.num_rows)
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(batches.schema, gen())

@@ -1,0 +1,121 @@
+"""The compute engines behind the feature definitions: DuckDB (default) and Spark.
+
+Both are Ibis backends, so definitions never know which one runs them. An engine only
+knows how to connect, read source files and stream a result out as Arrow batches.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from tabship.errors import SourceError
+from tabship.settings import Settings
+
+BATCH_ROWS = 256_000
+
+
+class Engine(ABC):
+    """Connect once, read sources, run expressions."""
+
+    name: str
+    con: Any
+
+    @abstractmethod
+    def read(self, files: list[Path]) -> ir.Table:
+        """One table over every source file (all of one format)."""
+
+    def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
+        """Expose in-memory or on-disk Arrow data as a table."""
+        return self.con.create_view(name, ibis.memtable(data), overwrite=True)
+
+    def batches(self, expr: ir.Table) -> pa.RecordBatchReader:
+        """Stream a result without holding it whole in memory."""
+        return self.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
+
+    def to_arrow(self, expr: ir.Expr) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def close(self) -> None:
+        """Release the connection (Spark keeps its session for the process)."""
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, settings: Settings) -> None:
+        settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": str(settings.scratch_dir / "duckdb"),
+            "preserve_insertion_order": False,
+        }
+        if settings.duckdb_threads:
+            config["threads"] = settings.duckdb_threads
+        self.con = ibis.duckdb.connect(**config)
+
+    def read(self, files: list[Path]) -> ir.Table:
+        paths = [str(f) for f in files]
+        if files[0].suffix == ".csv":
+            # Read text as text: the contract types it and quarantines what does not parse.
+            return self.con.read_csv(paths, all_varchar=True, header=True)
+        return self.con.read_parquet(paths)
+
+    def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
+        # DuckDB scans Arrow datasets lazily, with projection and filter push-down.
+        raw = self.con.con
+        raw.register(name, data)
+        return self.con.table(name)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class SparkEngine(Engine):
+    name = "spark"
+
+    def __init__(self, settings: Settings) -> None:
+        from pyspark.sql import SparkSession
+
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        session = (
+            SparkSession.builder.master(os.environ.get("TABSHIP_SPARK_MASTER", "local[*]"))
+            .appName("tabship")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate()
+        )
+        self.con = ibis.pyspark.connect(session)
+
+    def read(self, files: list[Path]) -> ir.Table:
+        paths = [str(f) for f in files]
+        if files[0].suffix == ".csv":
+            return self.con.read_csv(paths, header=True, inferSchema=False)
+        return self.con.read_parquet(paths)
+
+    def batches(self, expr: ir.Table) -> pa.RecordBatchReader:
+        table = self.con.to_pyarrow(expr)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(BATCH_ROWS))
+
+
+def connect(settings: Settings, name: str | None = None) -> Engine:
+    """The engine named in settings (or ``name``)."""
+    chosen = name or settings.engine
+    if chosen == "duckdb":
+        return DuckDBEngine(settings)
+    if chosen == "spark":
+        try:
+            return SparkEngine(settings)
+        except ImportError as exc:
+            raise SourceError("the spark engine needs the [spark] extra") from exc
+    raise SourceError(f"unknown engine '{chosen}' (duckdb or spark)")

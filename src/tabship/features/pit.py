@@ -1,0 +1,70 @@
+"""Point-in-time feature primitives, written once in Ibis and run on any engine.
+
+"As of an event" means: only facts whose event time is strictly before the event's own
+time count. Event times are dates, so the order of two events on the same day is
+unknown; neither may see the other (no same-day leakage, whatever the row order).
+
+Sums run in exact decimal arithmetic: "everything up to today minus today" is then exact,
+and every engine returns the same bits whatever order it adds rows in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+EXACT = dt.Decimal(38, 10)
+
+
+@dataclass(frozen=True)
+class History:
+    """An entity's earlier events, seen from each event of a table."""
+
+    table: ir.Table
+    entity: str
+    event_time: str
+
+    def _up_to_today(self) -> ibis.expr.builders.LegacyWindowBuilder:
+        # RANGE frame: every event of the entity up to and including the current day.
+        return ibis.window(
+            group_by=self.table[self.entity],
+            order_by=self.table[self.event_time],
+            range=(None, 0),
+        )
+
+    def _same_day(self) -> ibis.expr.builders.LegacyWindowBuilder:
+        return ibis.window(group_by=[self.table[self.entity], self.table[self.event_time]])
+
+    def count(self) -> ir.IntegerValue:
+        """Number of the entity's events strictly before this event's day."""
+        rows = self.table[self.event_time]
+        return rows.count().over(self._up_to_today()) - rows.count().over(self._same_day())
+
+    def sum(self, value: ir.NumericColumn) -> ir.NumericValue:
+        """Sum of ``value`` over the entity's events strictly before this event's day."""
+        return value.sum().over(self._up_to_today()) - value.sum().over(self._same_day())
+
+    def mean(self, value: ir.NumericColumn) -> ir.FloatingValue:
+        """Mean of ``value`` over earlier events; NULL when there is none."""
+        earlier = value.count().over(self._up_to_today()) - value.count().over(self._same_day())
+        return ibis.ifelse(earlier > 0, self.sum(value) / earlier, ibis.null("float64"))
+
+
+def history(table: ir.Table, entity: str, event_time: str) -> History:
+    """The per-event view of each entity's earlier events."""
+    return History(table=table, entity=entity, event_time=event_time)
+
+
+def whole_years(start: ir.DateValue, at: ir.DateValue) -> ir.IntegerValue:
+    """Completed calendar years from ``start`` to ``at`` (a birthday counts on its day).
+
+    NULL when either date is NULL or when ``start`` is after ``at``: at that moment the
+    thing had not started yet, so its duration is unknown, not negative.
+    """
+    years = at.year() - start.year()
+    before_anniversary = (at.month() * 100 + at.day()) < (start.month() * 100 + start.day())
+    completed = years - before_anniversary.cast("int64")
+    return ibis.ifelse(start <= at, completed, ibis.null("int64"))

@@ -1,0 +1,54 @@
+"""One typed settings object for the whole toolkit (env prefix ``TABSHIP_``).
+
+Built once by the CLI (or a test) and passed down; nothing reads the environment
+behind the caller's back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EngineName = Literal["duckdb", "spark"]
+OnlineName = Literal["sqlite", "redis"]
+
+
+class Settings(BaseSettings):
+    """Where state lives and which backends run it."""
+
+    model_config = SettingsConfigDict(env_prefix="TABSHIP_", extra="forbid")
+
+    home: Path = Field(Path(".tabship"), description="Root of all local state.")
+    data: Path | None = Field(
+        None, description="Folder holding <use case>/ source data (optional)."
+    )
+    usecases: Path = Field(
+        Path("examples"), description="Folder holding one declaration folder per use case."
+    )
+    engine: EngineName = Field("duckdb", description="Feature compute engine.")
+    online: OnlineName = Field("sqlite", description="Online store backend.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis online store.")
+    duckdb_memory_limit: str = Field("4GB", description="DuckDB spills to disk past this.")
+    duckdb_threads: int | None = Field(None, description="DuckDB threads (default: all cores).")
+    max_invalid_share: float | None = Field(
+        None, ge=0, le=1, description="Override the use case's tolerated invalid-row share."
+    )
+
+    @property
+    def offline_dir(self) -> Path:
+        return self.home / "offline"
+
+    @property
+    def online_sqlite_path(self) -> Path:
+        return self.home / "online.sqlite"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.home / "tmp"

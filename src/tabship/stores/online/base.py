@@ -1,0 +1,59 @@
+"""The one small interface every online store implements.
+
+A store holds, per use case, one live *snapshot*: a map from entity key to the JSON of
+that entity's latest feature row. A new snapshot is written aside and made live in one
+atomic step, so a reader sees the old snapshot or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What is live for a use case."""
+
+    use_case: str
+    version: str
+    rows: int
+    written_at: str
+
+
+class OnlineStore(ABC):
+    """Latest feature rows by entity key."""
+
+    name: str
+
+    @abstractmethod
+    def write_snapshot(
+        self, use_case: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
+    ) -> int:
+        """Write ``(key, row_json)`` chunks as a new snapshot and make it live; returns rows."""
+
+    @abstractmethod
+    def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
+        """The live JSON rows for ``keys`` (None where absent), read from one snapshot."""
+
+    @abstractmethod
+    def snapshot(self, use_case: str) -> Snapshot | None:
+        """The live snapshot's description, or None before the first materialisation."""
+
+    @abstractmethod
+    def keys(self, use_case: str, limit: int) -> list[str]:
+        """Up to ``limit`` keys of the live snapshot (for samples and smoke tests)."""
+
+    def get(self, use_case: str, key: str) -> dict[str, Any] | None:
+        raw = self.get_raw(use_case, [key])[0]
+        return None if raw is None else json.loads(raw)
+
+    def get_many(self, use_case: str, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        raws = self.get_raw(use_case, keys)
+        return {k: (None if r is None else json.loads(r)) for k, r in zip(keys, raws, strict=True)}
+
+    def close(self) -> None:
+        """Release connections."""

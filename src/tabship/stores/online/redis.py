@@ -1,0 +1,101 @@
+"""Redis online store: the scale-out backend.
+
+A snapshot is one Redis hash (entity key -> row JSON) named after its version; a
+pointer key names the live hash. Switching the pointer is one SET, and reads resolve
+pointer and row in one server-side script, so no reader ever mixes two snapshots.
+The previous snapshot is kept (a reader mid-flight may still hold its name); older
+ones are unlinked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+
+from tabship.stores.online.base import OnlineStore, Snapshot
+
+_READ = """
+local live = redis.call('GET', KEYS[1])
+if not live then return {} end
+return redis.call('HMGET', live, unpack(ARGV))
+"""
+
+
+class RedisOnlineStore(OnlineStore):
+    name = "redis"
+
+    def __init__(self, url: str, prefix: str = "tabship") -> None:
+        self.client: redis.Redis[str] = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self._read = self.client.register_script(_READ)
+
+    def _pointer(self, use_case: str) -> str:
+        return f"{self.prefix}:{use_case}:live"
+
+    def _meta(self, use_case: str) -> str:
+        return f"{self.prefix}:{use_case}:meta"
+
+    def _hash(self, use_case: str, version: str, stamp: str) -> str:
+        return f"{self.prefix}:{use_case}:snapshot:{version}:{stamp}"
+
+    def write_snapshot(
+        self, use_case: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
+    ) -> int:
+        written_at = dt.datetime.now(dt.UTC).isoformat()
+        target = self._hash(use_case, version, written_at)
+        count = 0
+        try:
+            for chunk in rows:
+                if chunk:
+                    self.client.hset(target, mapping=dict(chunk))
+                    count += len(chunk)
+        except BaseException:
+            self.client.unlink(target)
+            raise
+        meta = json.dumps(
+            {"version": version, "rows": count, "written_at": written_at, "hash": target}
+        )
+        previous = self.client.get(self._pointer(use_case))
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self._pointer(use_case), target)
+        pipe.set(self._meta(use_case), meta)
+        if previous:
+            pipe.set(self._meta(use_case) + ":previous", str(previous))
+        pipe.execute()
+        self._unlink_older(use_case, keep={target, str(previous or "")})
+        return count
+
+    def _unlink_older(self, use_case: str, keep: set[str]) -> None:
+        pattern = f"{self.prefix}:{use_case}:snapshot:*"
+        stale = [k for k in self.client.scan_iter(match=pattern, count=1000) if k not in keep]
+        if stale:
+            self.client.unlink(*stale)
+
+    def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        values: list[Any] = self._read(keys=[self._pointer(use_case)], args=list(keys))
+        if not values:
+            return [None] * len(keys)
+        return [v if v is None else str(v) for v in values]
+
+    def keys(self, use_case: str, limit: int) -> list[str]:
+        live = self.client.get(self._pointer(use_case))
+        if live is None:
+            return []
+        _, fields = self.client.hscan(str(live), 0, count=max(limit, 10))
+        return sorted(str(k) for k in fields)[:limit]
+
+    def snapshot(self, use_case: str) -> Snapshot | None:
+        raw = self.client.get(self._meta(use_case))
+        if raw is None:
+            return None
+        meta = json.loads(str(raw))
+        return Snapshot(use_case, meta["version"], meta["rows"], meta["written_at"])
+
+    def close(self) -> None:
+        self.client.close()

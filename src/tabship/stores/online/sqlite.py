@@ -1,0 +1,120 @@
+"""SQLite online store: the embedded default, one file, no server.
+
+Each use case has a live table ``online_<use case>``; a new snapshot is filled in a
+staging table and renamed over the live one inside a single transaction (WAL mode lets
+readers keep reading the old snapshot until the commit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tabship.stores.online.base import OnlineStore, Snapshot
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_VARS = 900
+
+
+def _table(use_case: str, staging: bool = False) -> str:
+    if not _NAME.match(use_case):
+        raise ValueError(f"invalid use case name for a table: {use_case!r}")
+    return f"online_{use_case}" + ("__staging" if staging else "")
+
+
+class SQLiteOnlineStore(OnlineStore):
+    name = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        con = self._con()
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS tabship_snapshots (use_case TEXT PRIMARY KEY,"
+            " version TEXT NOT NULL, rows INTEGER NOT NULL, written_at TEXT NOT NULL)"
+        )
+        con.commit()
+
+    def _con(self) -> sqlite3.Connection:
+        # One connection per thread: sqlite3 connections must not be shared across threads.
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
+        return con
+
+    def write_snapshot(
+        self, use_case: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
+    ) -> int:
+        live, staging = _table(use_case), _table(use_case, staging=True)
+        con = self._con()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {staging}")
+            con.execute(f"CREATE TABLE {staging} (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
+            count = 0
+            for chunk in rows:
+                con.executemany(f"INSERT INTO {staging} VALUES (?, ?)", chunk)
+                count += len(chunk)
+            con.execute(f"DROP TABLE IF EXISTS {live}")
+            con.execute(f"ALTER TABLE {staging} RENAME TO {live}")
+            con.execute(
+                "INSERT OR REPLACE INTO tabship_snapshots VALUES (?, ?, ?, ?)",
+                (use_case, version, count, dt.datetime.now(dt.UTC).isoformat()),
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return count
+
+    def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
+        con, live = self._con(), _table(use_case)
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(keys), _MAX_VARS):
+                part = keys[start : start + _MAX_VARS]
+                marks = ",".join("?" * len(part))
+                query = f"SELECT key, row FROM {live} WHERE key IN ({marks})"
+                found.update(con.execute(query, part).fetchall())
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return [None] * len(keys)
+            raise
+        return [found.get(k) for k in keys]
+
+    def keys(self, use_case: str, limit: int) -> list[str]:
+        try:
+            rows = self._con().execute(
+                f"SELECT key FROM {_table(use_case)} ORDER BY key LIMIT ?", (limit,)
+            )
+            return [r[0] for r in rows.fetchall()]
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+
+    def snapshot(self, use_case: str) -> Snapshot | None:
+        row = (
+            self._con()
+            .execute(
+                "SELECT use_case, version, rows, written_at FROM tabship_snapshots"
+                " WHERE use_case = ?",
+                (use_case,),
+            )
+            .fetchone()
+        )
+        return None if row is None else Snapshot(*row)
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None

@@ -1,0 +1,118 @@
+"""Load and validate a use-case declaration (``<usecases>/<name>/usecase.yaml``).
+
+A use case is data, not code: the declaration names its sources, entity, event time,
+target, contract and feature view. The only Python a use case may carry is its feature
+definitions and its data generator, both loaded from its own folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tabship.data.contract import ContractSpec
+from tabship.errors import UseCaseError
+
+DECLARATION = "usecase.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    """Where raw rows come from."""
+
+    pattern: str = Field("*.parquet", description="Glob of source files inside a data folder.")
+    generator: str | None = Field(
+        None, description="'file.py:function' in the use-case folder that writes sample data."
+    )
+
+
+class FeatureViewSpec(_Strict):
+    """The feature definitions: a function from the validated raw table to features."""
+
+    definitions: str = Field(description="'file.py:function' in the use-case folder.")
+    features: list[str] = Field(min_length=1, description="Feature columns, in model order.")
+
+
+class UseCase(_Strict):
+    """A validated declaration plus the folder it came from."""
+
+    name: str
+    description: str = ""
+    entity: str = Field(description="Column identifying who a row is about (online key).")
+    event_time: str = Field(description="Column giving when a row's facts were known.")
+    row_key: str = Field(description="Column that uniquely identifies a raw row.")
+    target: str | None = None
+    source: SourceSpec = SourceSpec()
+    contract: ContractSpec
+    feature_view: FeatureViewSpec
+    folder: Path
+
+    def load_callable(self, ref: str) -> Callable[..., Any]:
+        """Import ``file.py:function`` from this use case's folder."""
+        file_name, _, func_name = ref.partition(":")
+        path = self.folder / file_name
+        if not path.is_file() or not func_name:
+            raise UseCaseError(f"{self.name}: cannot find '{ref}' in {self.folder}")
+        module = _import_file(f"tabship_usecase_{self.name}_{path.stem}", path)
+        func = getattr(module, func_name, None)
+        if not callable(func):
+            raise UseCaseError(f"{self.name}: '{func_name}' is not a function in {path}")
+        return func  # type: ignore[no-any-return]
+
+    def fingerprint(self) -> str:
+        """Hash of the declaration and every Python file beside it: the feature-code version."""
+        digest = hashlib.sha256()
+        for path in sorted(self.folder.glob("*")):
+            if path.is_file() and (path.suffix in {".py", ".yaml", ".yml"}):
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def _import_file(module_name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UseCaseError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_usecase(name: str, usecases_dir: Path) -> UseCase:
+    """Read ``usecases_dir/name/usecase.yaml``; every problem becomes a one-line error."""
+    folder = usecases_dir / name
+    path = folder / DECLARATION
+    if not path.is_file():
+        known = sorted(p.parent.name for p in usecases_dir.glob(f"*/{DECLARATION}"))
+        raise UseCaseError(
+            f"unknown use case '{name}' (known in {usecases_dir}: {', '.join(known) or 'none'})"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UseCaseError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise UseCaseError(f"{path}: expected a mapping at the top level")
+    try:
+        usecase = UseCase(**raw, folder=folder.resolve())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UseCaseError(f"{path}: {where}: {first['msg']}") from exc
+    if usecase.name != name:
+        raise UseCaseError(f"{path}: declares name '{usecase.name}', folder is '{name}'")
+    usecase.contract.check_refers_to(
+        [usecase.entity, usecase.event_time, usecase.row_key]
+        + ([usecase.target] if usecase.target else [])
+    )
+    return usecase

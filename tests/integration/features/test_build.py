@@ -1,0 +1,140 @@
+"""A feature build end to end on generated data: counts, quarantine, report, lineage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tabship.data.generate import generate
+from tabship.errors import ContractError, StoreError
+from tabship.features.build import FEATURES_TABLE, QUARANTINE_TABLE, build_features
+from tabship.features.engine import DuckDBEngine
+from tabship.settings import Settings
+from tabship.stores.offline import OfflineStore
+from tabship.usecase import UseCase
+
+
+def _build(
+    usecase: UseCase, files: list[Path], settings: Settings, engine: DuckDBEngine, **kw: object
+):  # type: ignore[no-untyped-def]
+    return build_features(
+        usecase,
+        files,
+        engine,
+        OfflineStore(settings.offline_dir),
+        settings.reports_dir,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_every_row_ends_in_features_or_quarantine(
+    credit_risk: UseCase, dirty_loans: Path, settings: Settings, duckdb_engine: DuckDBEngine
+) -> None:
+    result = _build(credit_risk, [dirty_loans], settings, duckdb_engine)
+    report = result.report
+    store = OfflineStore(settings.offline_dir)
+    features = store.dataset("credit_risk", FEATURES_TABLE).to_table()
+    quarantine = store.dataset("credit_risk", QUARANTINE_TABLE).to_table()
+    assert report.rows_in == pq.read_metadata(dirty_loans).num_rows == 20_000
+    assert features.num_rows == report.rows_out
+    assert quarantine.num_rows == report.rows_quarantined > 100
+    raw_ids = set(pq.read_table(dirty_loans, columns=["loan_id"]).column(0).to_pylist())
+    assert (
+        set(features.column("loan_id").to_pylist()) | set(quarantine.column("loan_id").to_pylist())
+        == raw_ids
+    )
+    rules = set(report.by_rule)
+    assert {
+        "loan_amount:greater_than",
+        "loan_date:not_null",
+        "flag_own_car:isin",
+        "loan_id:unique",
+        "born_before_loan",
+        "loan_date:max",
+    } <= rules
+    assert all(r for r in quarantine.column("rules").to_pylist())
+    # Quarantined values are kept as read: the negative amounts are still there.
+    negative = [r for r in quarantine.to_pylist() if r["rule"] == "loan_amount:greater_than"]
+    assert negative and all(r["loan_amount"] < 0 for r in negative)
+
+
+def test_features_keep_missing_values_missing(
+    credit_risk: UseCase, loans: Path, settings: Settings, duckdb_engine: DuckDBEngine
+) -> None:
+    result = _build(credit_risk, [loans], settings, duckdb_engine)
+    table = OfflineStore(settings.offline_dir).dataset("credit_risk", FEATURES_TABLE).to_table()
+    rows = table.to_pylist()
+    firsts = [r for r in rows if r["nb_previous_loans"] == 0]
+    assert firsts and all(r["avg_amount_loans_previous"] is None for r in firsts)
+    assert result.report.normalized["job_start_date"] > 0
+    assert (
+        sum(r["years_on_the_job"] is None for r in rows)
+        >= result.report.normalized["job_start_date"]
+    )
+    assert table.column_names[:3] == ["loan_id", "id", "loan_date"]
+
+
+def test_report_is_written_as_json_and_markdown(
+    credit_risk: UseCase, dirty_loans: Path, settings: Settings, duckdb_engine: DuckDBEngine
+) -> None:
+    result = _build(credit_risk, [dirty_loans], settings, duckdb_engine)
+    json_path, md_path = result.report_paths
+    data = json.loads(json_path.read_text())
+    assert data["rows_in"] == 20_000
+    assert data["by_rule"] == result.report.by_rule
+    assert abs(data["invalid_share"] - result.report.rows_quarantined / 20_000) < 1e-12
+    assert "loan_amount:greater_than" in md_path.read_text()
+
+
+def test_each_build_is_a_new_version_with_its_lineage(
+    credit_risk: UseCase,
+    loans: Path,
+    dirty_loans: Path,
+    settings: Settings,
+    duckdb_engine: DuckDBEngine,
+) -> None:
+    first = _build(credit_risk, [loans], settings, duckdb_engine).report
+    second = _build(credit_risk, [dirty_loans], settings, duckdb_engine).report
+    store = OfflineStore(settings.offline_dir)
+    assert (first.feature_version, second.feature_version) == (0, 1)
+    old = store.lineage("credit_risk", FEATURES_TABLE, 0)
+    assert old["raw_version"] == first.raw_version != second.raw_version
+    assert old["code_version"] == credit_risk.fingerprint()
+    assert old["quarantine_version"] == str(first.quarantine_version)
+    assert store.dataset("credit_risk", FEATURES_TABLE, 0).count_rows() == first.rows_out
+    assert store.dataset("credit_risk", FEATURES_TABLE).count_rows() == second.rows_out
+    with pytest.raises(StoreError, match="has no version 7"):
+        store.open("credit_risk", FEATURES_TABLE, 7)
+
+
+def test_too_many_invalid_rows_fail_before_any_store_is_written(
+    credit_risk: UseCase, dirty_loans: Path, settings: Settings, duckdb_engine: DuckDBEngine
+) -> None:
+    with pytest.raises(ContractError, match=r"of rows break the contract \(tolerated 0\.1%\)"):
+        _build(credit_risk, [dirty_loans], settings, duckdb_engine, max_invalid_share=0.001)
+    assert not (settings.offline_dir / "credit_risk").exists()
+    report = json.loads((settings.reports_dir / "credit_risk" / "latest.json").read_text())
+    assert report["passed"] is False
+
+
+def test_csv_and_parquet_sources_give_the_same_features(
+    credit_risk: UseCase, settings: Settings, duckdb_engine: DuckDBEngine, tmp_path: Path
+) -> None:
+    parquet = generate(credit_risk, 3_000, tmp_path / "p", seed=5, dirty=0.01)
+    csv = generate(credit_risk, 3_000, tmp_path / "c", seed=5, dirty=0.01, fmt="csv")
+    a = _build(credit_risk, parquet, settings, duckdb_engine).report
+    store = OfflineStore(settings.offline_dir)
+    from_parquet = store.dataset("credit_risk", FEATURES_TABLE).to_table().sort_by("loan_id")
+    b = _build(credit_risk, csv, settings, duckdb_engine).report
+    from_csv = store.dataset("credit_risk", FEATURES_TABLE).to_table().sort_by("loan_id")
+    assert (a.rows_quarantined, a.by_rule) == (b.rows_quarantined, b.by_rule)
+    exact = [c for c in from_parquet.column_names if c != "avg_amount_loans_previous"]
+    assert from_csv.select(exact).equals(from_parquet.select(exact))
+    # Decimal text is a lossy carrier of binary floats: allow the last bit.
+    avg_csv = from_csv.column("avg_amount_loans_previous").to_numpy(zero_copy_only=False)
+    avg_parquet = from_parquet.column("avg_amount_loans_previous").to_numpy(zero_copy_only=False)
+    np.testing.assert_allclose(avg_csv, avg_parquet, rtol=1e-14)
