@@ -95,13 +95,21 @@ class SparkEngine(Engine):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate()
         )
+        self.session = session
         self.con = ibis.pyspark.connect(session)
+        self._views = 0
 
     def read(self, files: list[Path]) -> ir.Table:
         paths = [str(f) for f in files]
         if files[0].suffix == ".csv":
-            return self.con.read_csv(paths, header=True, inferSchema=False)
-        return self.con.read_parquet(paths)
+            # Every column as text, like DuckDB: the contract types it.
+            frame = self.session.read.csv(paths, header=True, inferSchema=False)
+        else:
+            frame = self.session.read.parquet(*paths)
+        self._views += 1
+        name = f"tabship_source_{self._views}"
+        frame.createOrReplaceTempView(name)
+        return self.con.table(name)
 
     def batches(self, expr: ir.Table) -> pa.RecordBatchReader:
         table = self.con.to_pyarrow(expr)

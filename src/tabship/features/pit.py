@@ -4,8 +4,9 @@
 time count. Event times are dates, so the order of two events on the same day is
 unknown; neither may see the other (no same-day leakage, whatever the row order).
 
-Sums run in exact decimal arithmetic: "everything up to today minus today" is then exact,
-and every engine returns the same bits whatever order it adds rows in.
+Sums run in exact integer arithmetic on values rounded to ``decimals`` places (6 by
+default: a millionth of a currency unit): "everything up to today minus today" is then
+exact, and every engine returns the same bits whatever order it adds rows in.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
-
-EXACT = dt.Decimal(38, 10)
 
 
 @dataclass(frozen=True)
@@ -43,14 +41,20 @@ class History:
         rows = self.table[self.event_time]
         return rows.count().over(self._up_to_today()) - rows.count().over(self._same_day())
 
-    def sum(self, value: ir.NumericColumn) -> ir.NumericValue:
-        """Sum of ``value`` over the entity's events strictly before this event's day."""
-        return value.sum().over(self._up_to_today()) - value.sum().over(self._same_day())
+    def _units(self, value: ir.NumericColumn, decimals: int) -> ir.IntegerValue:
+        """Exact sum, in units of 10**-decimals, of the entity's strictly earlier values."""
+        units = (value * 10**decimals).round().cast("int64")
+        return units.sum().over(self._up_to_today()) - units.sum().over(self._same_day())
 
-    def mean(self, value: ir.NumericColumn) -> ir.FloatingValue:
+    def sum(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
+        """Sum of ``value`` over the entity's events strictly before this event's day."""
+        return self._units(value, decimals).cast("float64") / 10**decimals
+
+    def mean(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
         """Mean of ``value`` over earlier events; NULL when there is none."""
         earlier = value.count().over(self._up_to_today()) - value.count().over(self._same_day())
-        return ibis.ifelse(earlier > 0, self.sum(value) / earlier, ibis.null("float64"))
+        mean = self._units(value, decimals).cast("float64") / 10**decimals / earlier
+        return ibis.ifelse(earlier > 0, mean, ibis.null("float64"))
 
 
 def history(table: ir.Table, entity: str, event_time: str) -> History:

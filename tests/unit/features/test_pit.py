@@ -49,7 +49,8 @@ def test_same_day_loans_do_not_see_each_other() -> None:
         [(1, 7, D(2020, 1, 1), 100.0), (2, 7, D(2020, 1, 1), 300.0), (3, 7, D(2020, 1, 5), 50.0)]
     )
     assert out[1]["n"] == out[2]["n"] == 0
-    assert out[1]["mean"] is None and out[2]["mean"] is None
+    assert out[1]["mean"] is None
+    assert out[2]["mean"] is None
     assert out[3]["n"] == 2
     assert out[3]["mean"] == 200.0
 

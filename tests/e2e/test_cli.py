@@ -1,0 +1,178 @@
+"""The ``tabship`` command as a user runs it: the happy path and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tabship.settings import Settings
+from tests.cli_runner import Outcome, run_cli
+
+
+@pytest.fixture
+def cli(settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TABSHIP_HOME", str(settings.home))
+    monkeypatch.setenv("TABSHIP_USECASES", str(settings.usecases))
+    monkeypatch.delenv("TABSHIP_DATA", raising=False)
+
+    def run(*args: str) -> Outcome:
+        return run_cli(list(args), capsys, monkeypatch)
+
+    return run
+
+
+def test_generate_build_materialize_get(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = cli(
+        "data",
+        "generate",
+        "credit_risk",
+        "--rows",
+        "5000",
+        "--out",
+        str(tmp_path / "src"),
+        "--dirty",
+        "0.01",
+    )
+    assert out.code == 0, out.err
+    built = cli("features", "build", "credit_risk", "--data", str(tmp_path / "src"))
+    assert built.code == 0, built.err
+    assert "rows quarantined" in built.out
+    assert "loan_amount:greater_than" in built.out
+    assert cli("features", "materialize", "credit_risk").code == 0
+    again = cli("features", "materialize", "credit_risk")
+    assert "already live" in again.out
+    shown = cli("features", "get", "credit_risk", "--sample", "2")
+    assert shown.code == 0, shown.err
+    first = json.loads(shown.out.split("\n}\n")[0] + "\n}")
+    assert first["feature_table_version"] == "v0"
+    assert set(first["features"]) >= {
+        "nb_previous_loans",
+        "avg_amount_loans_previous",
+        "age",
+        "years_on_the_job",
+        "flag_own_car",
+    }
+    one = cli("features", "get", "credit_risk", str(first["features"]["id"]))
+    assert one.code == 0
+    assert json.loads(one.out)["features"] == first["features"]
+    history = cli("features", "history", "credit_risk")
+    assert history.code == 0
+    assert "raw" in history.out
+
+
+def _assert_one_line_error(out: Outcome, needle: str, settings: Settings) -> None:
+    assert out.code != 0
+    lines = [line for line in out.err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, out.err
+    assert needle in " ".join(out.err.split()), out.err
+    assert not (settings.offline_dir / "credit_risk").exists()
+
+
+def _valid_table(loans: Path) -> pa.Table:
+    return pq.read_table(loans).slice(0, 2000)
+
+
+def test_missing_column(cli, settings: Settings, loans: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "x.parquet"
+    pq.write_table(_valid_table(loans).drop_columns(["loan_amount"]), path)
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)),
+        "missing column(s): loan_amount",
+        settings,
+    )
+
+
+def test_wrong_type(cli, settings: Settings, loans: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    table = _valid_table(loans)
+    table = table.set_column(
+        table.schema.get_field_index("loan_date"), "loan_date", pa.array([True] * table.num_rows)
+    )
+    path = tmp_path / "x.parquet"
+    pq.write_table(table, path)
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)),
+        "column 'loan_date' has type boolean, expected date",
+        settings,
+    )
+
+
+def test_text_that_is_not_a_number_everywhere(
+    cli, settings: Settings, loans: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    table = _valid_table(loans)
+    index = table.schema.get_field_index("loan_amount")
+    table = table.set_column(index, "loan_amount", pa.array(["n/a"] * table.num_rows))
+    path = tmp_path / "x.parquet"
+    pq.write_table(table, path)
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)),
+        "loan_amount:type (2,000)",
+        settings,
+    )
+
+
+def test_empty_file(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "loans.csv"
+    path.write_text("")
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)), "is empty", settings
+    )
+
+
+def test_header_only_csv(cli, settings: Settings, loans: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "loans.csv"
+    path.write_text(",".join(pq.read_schema(loans).names) + "\n")
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)), "has no rows", settings
+    )
+
+
+def test_nonexistent_path(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(tmp_path / "nope.parquet")),
+        "no such file or folder",
+        settings,
+    )
+
+
+def test_not_csv_or_parquet(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "loans.xlsx"
+    path.write_bytes(b"PK\x03\x04 not a table")
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)),
+        "is not a CSV or Parquet file",
+        settings,
+    )
+
+
+def test_parquet_name_on_other_content(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "loans.parquet"
+    path.write_text("id,loan_date\n1,2020-01-01\n")
+    _assert_one_line_error(
+        cli("features", "build", "credit_risk", "--data", str(path)),
+        "is not a Parquet file",
+        settings,
+    )
+
+
+def test_unknown_use_case(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    _assert_one_line_error(cli("features", "build", "nope"), "unknown use case 'nope'", settings)
+
+
+def test_unknown_entity(cli, settings: Settings, loans: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("features", "build", "credit_risk", "--data", str(loans)).code == 0
+    assert cli("features", "materialize", "credit_risk").code == 0
+    out = cli("features", "get", "credit_risk", "123")
+    assert out.code != 0
+    assert "id 123 not found" in out.err
+
+
+def test_unknown_feature_version(cli, settings: Settings, loans: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("features", "build", "credit_risk", "--data", str(loans)).code == 0
+    out = cli("features", "materialize", "credit_risk", "--version", "9")
+    assert out.code != 0
+    assert "has no version 9" in out.err

@@ -1,0 +1,150 @@
+"""A process killed with SIGKILL mid-write leaves the previous version readable and intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tabship.data.generate import generate
+from tabship.features.build import FEATURES_TABLE, build_features
+from tabship.features.engine import DuckDBEngine
+from tabship.settings import Settings
+from tabship.stores.materialize import materialize
+from tabship.stores.offline import OfflineStore
+from tabship.stores.online import open_online_store
+from tabship.usecase import UseCase
+
+pytestmark = pytest.mark.slow
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TABSHIP_HOME": str(settings.home),
+        "TABSHIP_USECASES": str(settings.usecases),
+        **extra,
+    }
+
+
+def _kill_when(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120
+) -> bool:
+    """SIGKILL ``proc`` as soon as ``ready()``; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if ready():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail("the command neither progressed nor finished in time")
+
+
+@pytest.fixture(scope="module")
+def big_loans(tmp_path_factory: pytest.TempPathFactory, credit_risk: UseCase) -> Path:
+    return generate(credit_risk, 800_000, tmp_path_factory.mktemp("big"), seed=3)[0]
+
+
+def test_killed_build_keeps_the_previous_feature_version(
+    credit_risk: UseCase,
+    loans: Path,
+    big_loans: Path,
+    settings: Settings,
+    duckdb_engine: DuckDBEngine,
+) -> None:
+    offline = OfflineStore(settings.offline_dir)
+    before = build_features(
+        credit_risk, [loans], duckdb_engine, offline, settings.reports_dir
+    ).report
+    commits = offline.path("credit_risk", "quarantine") / "_delta_log"
+    old_commits = set(commits.glob("*.json"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tabship",
+            "features",
+            "build",
+            "credit_risk",
+            "--data",
+            str(big_loans),
+        ],
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # Kill once the quarantine is committed, while the features are being computed.
+    killed = _kill_when(proc, lambda: bool(set(commits.glob("*.json")) - old_commits))
+    assert killed, "build finished before the kill"
+    delta = offline.open("credit_risk", FEATURES_TABLE)
+    assert delta.version() == before.feature_version
+    assert delta.to_pyarrow_dataset().count_rows() == before.rows_out
+    lineage = offline.lineage("credit_risk", FEATURES_TABLE)
+    assert lineage["quarantine_version"] == str(before.quarantine_version)
+    # The store stays usable: the next build commits on top.
+    after = build_features(
+        credit_risk, [loans], duckdb_engine, offline, settings.reports_dir
+    ).report
+    assert after.feature_version == (before.feature_version or 0) + 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_killed_materialization_keeps_the_live_snapshot(
+    backend: str,
+    credit_risk: UseCase,
+    loans: Path,
+    big_loans: Path,
+    settings: Settings,
+    duckdb_engine: DuckDBEngine,
+    request: pytest.FixtureRequest,
+) -> None:
+    extra = {"TABSHIP_ONLINE": backend}
+    if backend == "redis":
+        extra["TABSHIP_REDIS_URL"] = request.getfixturevalue("redis_url")
+    live_settings = settings.model_copy(
+        update={"online": backend, "redis_url": extra.get("TABSHIP_REDIS_URL", settings.redis_url)}
+    )
+    offline = OfflineStore(settings.offline_dir)
+    build_features(credit_risk, [loans], duckdb_engine, offline, settings.reports_dir)
+    online = open_online_store(live_settings)
+    if backend == "redis":  # another test run may have left this use case in the shared server
+        for key in online.client.scan_iter(match="tabship:credit_risk:*"):  # type: ignore[attr-defined]
+            online.client.delete(key)  # type: ignore[attr-defined]
+    first = materialize(credit_risk, offline, online, duckdb_engine)
+    probe = online.keys("credit_risk", 5)
+    expected = online.get_many("credit_risk", probe)
+    build_features(credit_risk, [big_loans], duckdb_engine, offline, settings.reports_dir)
+
+    def writing() -> bool:
+        if backend == "sqlite":
+            wal = settings.online_sqlite_path.with_name(settings.online_sqlite_path.name + "-wal")
+            return wal.exists() and wal.stat().st_size > 4_000_000
+        return any(True for _ in online.client.scan_iter(match="tabship:credit_risk:snapshot:v1:*"))  # type: ignore[attr-defined]
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tabship", "features", "materialize", "credit_risk"],
+        env=_env(settings, **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert _kill_when(proc, writing), "materialisation finished before the kill"
+    online.close()
+    online = open_online_store(live_settings)
+    snap = online.snapshot("credit_risk")
+    assert snap is not None
+    assert (snap.version, snap.rows) == (first.version, first.rows)
+    assert online.get_many("credit_risk", probe) == expected
+    second = materialize(credit_risk, offline, online, duckdb_engine)
+    assert second.version == "v1"
+    assert not second.skipped
+    online.close()

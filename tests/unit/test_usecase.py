@@ -1,0 +1,97 @@
+"""Declarations: clear errors for bad ones; a new use case needs no code in tabship."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tabship.errors import UseCaseError
+from tabship.features.build import FEATURES_TABLE, build_features
+from tabship.features.engine import DuckDBEngine
+from tabship.settings import Settings
+from tabship.stores.offline import OfflineStore
+from tabship.usecase import load_usecase
+
+DECLARATION = """
+name: visits
+entity: shop
+event_time: day
+row_key: visit_id
+source: {pattern: "*.parquet"}
+feature_view:
+  definitions: features.py:features
+  features: [visits_before, spend_before]
+contract:
+  columns:
+    visit_id: {type: int64, nullable: false, unique: true}
+    shop: {type: string, nullable: false}
+    day: {type: date, nullable: false}
+    spend: {type: float64, min: 0}
+"""
+FEATURES = """
+from tabship.features.pit import history
+
+def features(t):
+    h = history(t, entity="shop", event_time="day")
+    return t.select("visit_id", "shop", "day", visits_before=h.count(), spend_before=h.sum(t.spend))
+"""
+
+
+def test_unknown_use_case_lists_the_known_ones(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "usecase.yaml").write_text("name: a\n")
+    with pytest.raises(UseCaseError, match=r"unknown use case 'b' \(known in .*: a\)"):
+        load_usecase("b", tmp_path)
+
+
+def test_invalid_declaration_names_the_field(tmp_path: Path) -> None:
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "usecase.yaml").write_text(
+        DECLARATION.replace("name: visits", "name: v").replace("entity: shop\n", "")
+    )
+    with pytest.raises(UseCaseError, match="entity: Field required"):
+        load_usecase("v", tmp_path)
+
+
+def test_declaration_must_refer_to_declared_columns(tmp_path: Path) -> None:
+    (tmp_path / "visits").mkdir()
+    (tmp_path / "visits" / "usecase.yaml").write_text(
+        DECLARATION.replace("entity: shop", "entity: store")
+    )
+    with pytest.raises(UseCaseError, match="does not declare column\\(s\\): store"):
+        load_usecase("visits", tmp_path)
+
+
+def test_a_new_use_case_is_only_a_declaration(tmp_path: Path, settings: Settings) -> None:
+    folder = tmp_path / "cases" / "visits"
+    folder.mkdir(parents=True)
+    (folder / "usecase.yaml").write_text(DECLARATION)
+    (folder / "features.py").write_text(FEATURES)
+    usecase = load_usecase("visits", tmp_path / "cases")
+    data = tmp_path / "visits.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "visit_id": [1, 2, 3, 4],
+                "shop": ["a", "a", "a", "b"],
+                "day": pa.array([0, 0, 3, 1], pa.int32()).cast(pa.date32()),
+                "spend": [10.0, 5.0, -1.0, 7.0],
+            }
+        ),
+        data,
+    )
+    engine = DuckDBEngine(settings)
+    store = OfflineStore(settings.offline_dir)
+    report = build_features(
+        usecase, [data], engine, store, settings.reports_dir, max_invalid_share=0.5
+    ).report
+    assert report.by_rule == {"spend:min": 1}
+    rows = {
+        r["visit_id"]: r for r in store.dataset("visits", FEATURES_TABLE).to_table().to_pylist()
+    }
+    assert rows[1]["visits_before"] == rows[2]["visits_before"] == 0
+    assert rows[4]["visits_before"] == 0
+    assert 3 not in rows
