@@ -32,9 +32,16 @@ def _to_datetime_v1(values: pd.Series) -> pd.Series:
 
 
 def _avg_previous_loop(df: pd.DataFrame) -> pd.Series:
-    """Notebook v1 step 4: for each loan, mean amount of the user's strictly earlier loans."""
+    """Notebook v1 step 4: for each loan, mean amount of the user's strictly earlier loans.
+
+    As in the notebook, each user's rows are found by filtering the whole frame, so the
+    loop is quadratic in the number of rows (users x rows); within a user, each loan
+    looks at every other loan of that user.
+    """
     out = pd.Series(np.nan, index=df.index)
-    for _, user in df.groupby("id", sort=False):
+    ids = df["id"].to_numpy()
+    for user_id in pd.unique(ids):
+        user = df[ids == user_id]
         dates = user["loan_date"].to_numpy()
         amounts = user["loan_amount"].to_numpy()
         for position, index in enumerate(user.index):

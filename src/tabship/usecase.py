@@ -109,6 +109,11 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise UseCaseError(f"{path}: {where}: {first['msg']}") from exc
+    key = usecase.contract.columns.get(usecase.row_key)
+    if key is not None and (key.nullable or not key.unique):
+        raise UseCaseError(
+            f"{path}: row_key '{usecase.row_key}' must be declared unique and not null"
+        )
     if usecase.name != name:
         raise UseCaseError(f"{path}: declares name '{usecase.name}', folder is '{name}'")
     usecase.contract.check_refers_to(

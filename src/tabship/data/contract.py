@@ -78,11 +78,16 @@ class ContractSpec(_Strict):
 
 @dataclass(frozen=True)
 class CheckedTable:
-    """The raw table typed and normalised, with one boolean column per broken rule."""
+    """The raw table typed and normalised, with one boolean column per broken rule.
+
+    ``typed`` holds the typed columns and every row-local rule; ``table`` adds the rules
+    that look across rows (uniqueness), so a reader that needs no flags reads ``typed``.
+    """
 
     table: ir.Table
     rule_names: list[str]
     normalized: dict[str, ir.BooleanValue]
+    typed: ir.Table | None = None
 
     @property
     def violations(self) -> ir.ArrayValue:
@@ -168,11 +173,6 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
     for rule in spec.rules:
         left, right = typed[rule.left], typed[rule.right]
         flags[rule.name] = ~_compare(left, rule.op, right).fill_null(True)
-    # Uniqueness needs a window: count rows sharing the key, keep the rule cheap to read.
-    for name, col in spec.columns.items():
-        if col.unique:
-            dupes = typed[name].count().over(ibis.window(group_by=typed[name])) > 1
-            flags[f"{name}:unique"] = dupes.fill_null(False)
     extra = {c: raw[c] for c in raw.columns if c not in spec.columns}
     # Keep what was read where typing or normalising changed it, for the quarantine.
     as_read = {
@@ -180,13 +180,40 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
         for c, col in spec.columns.items()
         if raw[c].type() != _IBIS_TYPES[col.type] or col.unknown_values
     }
-    table = raw.select(
+    row_local = raw.select(
         **typed,
         **extra,
         **as_read,
         **{_flag(k): v.fill_null(False) for k, v in flags.items()},
     )
-    return CheckedTable(table=table, rule_names=list(flags), normalized=normalized)
+    table, unique_rules = _flag_duplicates(
+        row_local, [n for n, c in spec.columns.items() if c.unique]
+    )
+    return CheckedTable(
+        table=table,
+        rule_names=[*flags, *unique_rules],
+        normalized=normalized,
+        typed=row_local,
+    )
+
+
+def _flag_duplicates(table: ir.Table, columns: list[str]) -> tuple[ir.Table, list[str]]:
+    """Flag every copy of a duplicated value: one aggregation and a join per column
+    (cheaper than a window over all rows, and portable to every engine)."""
+    rules = []
+    for name in columns:
+        flag = _flag(f"{name}:unique")
+        dupes = (
+            table.filter(table[name].notnull())
+            .group_by(name)
+            .aggregate(__copies=ibis._.count())
+            .filter(ibis._.__copies > 1)
+            .select(name, **{flag: ibis.literal(True)})
+        )
+        joined = table.left_join(dupes, name)
+        table = joined.select(*table.columns, **{flag: joined[flag].fill_null(False)})
+        rules.append(f"{name}:unique")
+    return table, rules
 
 
 def _value_rules(

@@ -76,7 +76,7 @@ def build_features(
     rows_in, normalized = _counts(engine, checked)
     if rows_in == 0:
         raise SourceError(f"{files[0]} has no rows")
-    quarantined = _quarantine(engine, checked)
+    quarantined, bad_keys = _quarantine(engine, checked, usecase.row_key)
     tolerated = (
         usecase.contract.max_invalid_share if max_invalid_share is None else max_invalid_share
     )
@@ -100,7 +100,7 @@ def build_features(
             f"{report.invalid_share:.1%} of rows break the contract (tolerated "
             f"{tolerated:.1%}); top rules: {worst}; see {folder / 'latest.md'}"
         )
-    valid = checked.table.filter(~checked.is_invalid).select(*checked.data_columns())
+    valid = _valid_rows(engine, checked, usecase.row_key, bad_keys)
     features = feature_expression(usecase, valid)
     lineage = {
         "build_id": build_id,
@@ -113,12 +113,12 @@ def build_features(
     step("writing quarantine")
     report.quarantine_version = offline.write(usecase.name, QUARANTINE_TABLE, quarantined, lineage)
     step("computing and writing features")
-    batches = engine.batches(features)
-    if on_rows is not None:
-        batches = _counting(batches, on_rows)
+    folder = offline.path(usecase.name, FEATURES_TABLE) / f"build-{build_id}"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    engine.write_parquet(features, folder)
     lineage["quarantine_version"] = str(report.quarantine_version)
     lineage["rows"] = str(report.rows_out)
-    report.feature_version = offline.write(usecase.name, FEATURES_TABLE, batches, lineage)
+    report.feature_version = offline.commit_files(usecase.name, FEATURES_TABLE, folder, lineage)
     paths = report.write(folder)
     return BuildResult(
         report=report,
@@ -141,20 +141,40 @@ def _read(engine: Engine, files: list[Path]) -> ir.Table:
 
 def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]:
     """Rows in, and rows per column whose 'unknown' sentinel became NULL: one scan."""
-    aggs: dict[str, ir.Scalar] = {"__rows": checked.table.count()}
+    table = checked.typed if checked.typed is not None else checked.table
+    aggs: dict[str, ir.Scalar] = {"__rows": table.count()}
     for col, flag in checked.normalized.items():
         aggs[col] = flag.cast("int64").sum()
-    row = engine.to_arrow(checked.table.aggregate(**aggs)).to_pylist()[0]
+    row = engine.to_arrow(table.aggregate(**aggs)).to_pylist()[0]
     rows = int(row.pop("__rows") or 0)
     return rows, {k: int(v or 0) for k, v in row.items()}
 
 
-def _quarantine(engine: Engine, checked: CheckedTable) -> pa.Table:
-    """The invalid rows, every value kept as read, with the rules each one breaks."""
+def _quarantine(engine: Engine, checked: CheckedTable, key: str) -> tuple[pa.Table, pa.Array]:
+    """The invalid rows, every value kept as read, with the rules each one breaks; and
+    their typed row keys."""
     data = checked.table.filter(checked.is_invalid)
     invalid = CheckedTable(data, checked.rule_names, {})
-    out = data.select(**invalid.as_read(), rules=invalid.violations)
-    return engine.to_arrow(out.mutate(rule=out.rules[0]))
+    out = data.select(**invalid.as_read(), rules=invalid.violations, __key=data[key])
+    table = engine.to_arrow(out.mutate(rule=out.rules[0]))
+    keys = table.column("__key").drop_null().unique()
+    return table.drop_columns(["__key"]), keys
+
+
+def _valid_rows(engine: Engine, checked: CheckedTable, key: str, bad_keys: pa.Array) -> ir.Table:
+    """Every row whose key is not quarantined.
+
+    Equivalent to filtering on the rule flags (the row key is declared unique and not
+    null, so duplicates are all quarantined), but re-evaluates none of the rules: the
+    uniqueness window in particular runs once per build, not twice.
+    """
+    source = checked.typed if checked.typed is not None else checked.table
+    typed = source.select(*checked.data_columns())
+    typed = typed.filter(typed[key].notnull())
+    if len(bad_keys) == 0:
+        return typed
+    quarantined = engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad_keys}))
+    return typed.anti_join(quarantined, key)
 
 
 def _count_rules(quarantined: pa.Table) -> dict[str, int]:

@@ -42,6 +42,10 @@ class Engine(ABC):
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    @abstractmethod
+    def write_parquet(self, expr: ir.Table, folder: Path) -> None:
+        """Write a result as Parquet files into a new ``folder``, in parallel, natively."""
+
     def close(self) -> None:
         """Release the connection (Spark keeps its session for the process)."""
 
@@ -66,6 +70,9 @@ class DuckDBEngine(Engine):
             # Read text as text: the contract types it and quarantines what does not parse.
             return self.con.read_csv(paths, all_varchar=True, header=True)
         return self.con.read_parquet(paths)
+
+    def write_parquet(self, expr: ir.Table, folder: Path) -> None:
+        self.con.to_parquet(expr, folder, per_thread_output=True)
 
     def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
         # DuckDB scans Arrow datasets lazily, with projection and filter push-down.
@@ -110,6 +117,9 @@ class SparkEngine(Engine):
         name = f"tabship_source_{self._views}"
         frame.createOrReplaceTempView(name)
         return self.con.table(name)
+
+    def write_parquet(self, expr: ir.Table, folder: Path) -> None:
+        self.con.to_parquet_dir(expr, folder)
 
     def batches(self, expr: ir.Table) -> pa.RecordBatchReader:
         table = self.con.to_pyarrow(expr)

@@ -7,13 +7,16 @@ commit carries the lineage a training run records (raw-data and code versions).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as pads
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from tabship.errors import StoreError
 
@@ -46,6 +49,37 @@ class OfflineStore:
             mode="overwrite",
             schema_mode="overwrite",
             commit_properties=CommitProperties(custom_metadata=metadata),
+        )
+        return self.open(use_case, table).version()
+
+    def commit_files(self, use_case: str, table: str, folder: Path, lineage: dict[str, str]) -> int:
+        """Make the Parquet files an engine wrote into ``folder`` (inside the table's
+        directory) the table's new content, in one commit; returns the new version.
+
+        Until this commit lands the files are invisible to readers; a crash before it
+        leaves them unreferenced and the previous version intact.
+        """
+        root = self.path(use_case, table)
+        files = sorted(folder.rglob("*.parquet"))
+        if not files:
+            raise StoreError(f"no Parquet file was written to {folder}")
+        # Engines differ on which columns they mark NOT NULL; the table's schema does not.
+        schema = pa.schema([f.with_nullable(True) for f in pq.read_schema(files[0])])
+        actions = [_add_action(root, f) for f in files]
+        metadata = CommitProperties(
+            custom_metadata={LINEAGE_PREFIX + k: v for k, v in lineage.items()}
+        )
+        if not (root / "_delta_log").is_dir():
+            create_table_with_add_actions(
+                str(root),
+                Schema.from_arrow(schema),
+                actions,
+                mode="error",
+                commit_properties=metadata,
+            )
+            return 0
+        DeltaTable(str(root)).create_write_transaction(
+            list[AddAction | RemoveAction](actions), "overwrite", schema, commit_properties=metadata
         )
         return self.open(use_case, table).version()
 
@@ -88,11 +122,24 @@ class OfflineStore:
                 {
                     "version": entry.get("version"),
                     "timestamp": entry.get("timestamp"),
-                    "rows": metrics.get("num_added_rows"),
+                    "rows": metrics.get("num_added_rows", entry.get(LINEAGE_PREFIX + "rows")),
                     **_lineage_of(entry),
                 }
             )
         return out
+
+
+def _add_action(root: Path, file: Path) -> AddAction:
+    stat = file.stat()
+    rows = pq.read_metadata(file).num_rows
+    return AddAction(
+        path=file.relative_to(root).as_posix(),
+        size=stat.st_size,
+        partition_values={},
+        modification_time=int(stat.st_mtime * 1000),
+        data_change=True,
+        stats=json.dumps({"numRecords": rows}),
+    )
 
 
 def _lineage_of(entry: dict[str, Any]) -> dict[str, str]:

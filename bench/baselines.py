@@ -1,0 +1,108 @@
+"""The same five credit-risk features computed without tabship: bare DuckDB SQL and
+vectorised pandas. Same semantics as ours (strictly earlier days, ages at the loan date),
+no contract, no quarantine, no versioning: the floor our pipeline is measured against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+SQL = """
+COPY (
+  SELECT loan_id, id, loan_date,
+    count(*) OVER upto - count(*) OVER today AS nb_previous_loans,
+    CASE WHEN count(*) OVER upto - count(*) OVER today > 0 THEN
+      (sum(loan_amount) OVER upto - sum(loan_amount) OVER today)
+      / (count(*) OVER upto - count(*) OVER today) END AS avg_amount_loans_previous,
+    year(loan_date) - year(birthday)
+      - ((month(loan_date) * 100 + day(loan_date))
+         < (month(birthday) * 100 + day(birthday)))::BIGINT AS age,
+    CASE WHEN job_start_date <> DATE '3021-09-18' AND job_start_date <= loan_date THEN
+      year(loan_date) - year(job_start_date)
+      - ((month(loan_date) * 100 + day(loan_date))
+         < (month(job_start_date) * 100 + day(job_start_date)))::BIGINT END AS years_on_the_job,
+    (flag_own_car = 'Y')::TINYINT AS flag_own_car,
+    status
+  FROM read_parquet('{source}')
+  WINDOW upto AS (PARTITION BY id ORDER BY loan_date
+                  RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+         today AS (PARTITION BY id, loan_date)
+) TO '{out}' (FORMAT parquet)
+"""
+
+
+def duckdb_sql(source: Path, out: Path, memory_limit: str, temp: Path) -> None:
+    con = duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "temp_directory": str(temp),
+            "preserve_insertion_order": False,
+        }
+    )
+    con.execute(SQL.format(source=source, out=out))
+    con.close()
+
+
+def _calendar_years(start: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Completed years from start to at, as month*100+day comparisons (like ours)."""
+
+    def parts(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        year = d.astype("datetime64[Y]")
+        month = d.astype("datetime64[M]")
+        return year.astype(np.int64), ((month - year).astype(np.int64) + 1) * 100 + (
+            d - month
+        ).astype(np.int64)
+
+    start_year, start_md = parts(start.astype("datetime64[D]"))
+    at_year, at_md = parts(at.astype("datetime64[D]"))
+    years: np.ndarray = at_year - start_year - (at_md < start_md)
+    return years
+
+
+def pandas_vectorised(source: Path, out: Path) -> None:
+    cols = [
+        "loan_id",
+        "id",
+        "loan_date",
+        "loan_amount",
+        "birthday",
+        "job_start_date",
+        "flag_own_car",
+        "status",
+    ]
+    df = pd.read_parquet(source, columns=cols)
+    loan = df["loan_date"].to_numpy(dtype="datetime64[D]")
+    df["loan_date"] = loan
+    days = df.groupby(["id", "loan_date"], sort=True).agg(
+        n=("loan_amount", "size"), s=("loan_amount", "sum")
+    )
+    grouped = days.groupby(level="id")
+    days["nb_previous_loans"] = grouped["n"].cumsum() - days["n"]
+    earlier_sum = grouped["s"].cumsum() - days["s"]
+    days["avg_amount_loans_previous"] = (earlier_sum / days["nb_previous_loans"]).where(
+        days["nb_previous_loans"] > 0
+    )
+    df = df.join(days[["nb_previous_loans", "avg_amount_loans_previous"]], on=["id", "loan_date"])
+    birthday = df["birthday"].to_numpy(dtype="datetime64[D]")
+    df["age"] = _calendar_years(birthday, loan)
+    job = df["job_start_date"].to_numpy(dtype="datetime64[D]")
+    known = (job != np.datetime64("3021-09-18")) & (job <= loan)
+    df["years_on_the_job"] = pd.array(np.where(known, _calendar_years(job, loan), 0), dtype="Int64")
+    df.loc[~known, "years_on_the_job"] = pd.NA
+    df["flag_own_car"] = (df["flag_own_car"] == "Y").astype("int8")
+    df[
+        [
+            "loan_id",
+            "id",
+            "loan_date",
+            "nb_previous_loans",
+            "avg_amount_loans_previous",
+            "age",
+            "years_on_the_job",
+            "flag_own_car",
+            "status",
+        ]
+    ].to_parquet(out)
