@@ -129,7 +129,7 @@ def _materialize_500k_users() -> tuple[float, int]:
     offline = OfflineStore(settings.offline_dir)
     build_features(usecase, [source], engine, offline, settings.reports_dir)
     store = SQLiteOnlineStore(settings.online_sqlite_path)
-    result = materialize(usecase, offline, store, engine)
+    result = materialize(usecase, offline, store, settings)
     shutil.rmtree(home, ignore_errors=True)
     print(f"materialised {result.rows:,} users in {result.seconds:.1f} s", flush=True)
     return result.seconds * 500_000 / result.rows, result.rows

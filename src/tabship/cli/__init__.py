@@ -22,21 +22,12 @@ app.add_typer(features.app, name="features")
 
 
 def main() -> None:
-    """Entry point: every user-facing error is one line on stderr and exit code 1."""
+    """Entry point: every user-facing error is one line on stderr and exit code 1.
+
+    Usage errors (unknown option, bad value) are Typer's own: a message and exit code 2.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except TabshipError as exc:
         console_err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        console_err.print("[red]aborted[/red]")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click's usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -106,7 +106,6 @@ def materialize_cmd(
     c = get(ctx)
     usecase = c.usecase(use_case)
     store = open_online_store(c.settings, online)
-    eng = connect(c.settings, "duckdb")
     try:
         with progress() as bar:
             task = bar.add_task(f"materialising into {store.name}", total=None)
@@ -114,13 +113,12 @@ def materialize_cmd(
                 usecase,
                 OfflineStore(c.settings.offline_dir),
                 store,
-                eng,
+                c.settings,
                 version=version,
                 force=force,
                 on_rows=lambda n: bar.advance(task, n),
             )
     finally:
-        eng.close()
         store.close()
     if result.skipped:
         console.print(

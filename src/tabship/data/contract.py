@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import ibis
@@ -78,35 +78,45 @@ class ContractSpec(_Strict):
 
 @dataclass(frozen=True)
 class CheckedTable:
-    """The raw table typed and normalised, with one boolean column per broken rule.
+    """The raw table typed and normalised, and the rules each row must keep.
 
-    ``typed`` holds the typed columns and every row-local rule; ``table`` adds the rules
-    that look across rows (uniqueness), so a reader that needs no flags reads ``typed``.
+    Rules are boolean expressions over ``table`` ("this row breaks the rule"), not
+    columns: an engine evaluates them only where asked (the quarantine filter), and a
+    reader of the typed data never pays for them.
     """
 
     table: ir.Table
-    rule_names: list[str]
+    rules: dict[str, ir.BooleanValue]
     normalized: dict[str, ir.BooleanValue]
-    typed: ir.Table | None = None
+    unique: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
+
+    def with_duplicates(self, column: str, values: list[object]) -> CheckedTable:
+        """Add the uniqueness rule of ``column``, given the values that occur twice or more."""
+        broken = self.table[column].isin(values) if values else ibis.literal(False)
+        return replace(self, rules={**self.rules, f"{column}:unique": broken})
 
     @property
-    def violations(self) -> ir.ArrayValue:
-        """The names of the rules a row breaks (empty when valid)."""
-        flags = [ibis.ifelse(self.table[_flag(n)], n, ibis.null("string")) for n in self.rule_names]
-        if not flags:
-            return ibis.literal([], type="array<string>")
-        return ibis.array(flags).filter(lambda v: v.notnull())
+    def rule_names(self) -> list[str]:
+        return list(self.rules)
 
     @property
     def is_invalid(self) -> ir.BooleanValue:
         out: ir.BooleanValue = ibis.literal(False)
-        for name in self.rule_names:
-            out = out | self.table[_flag(name)]
+        for broken in self.rules.values():
+            out = out | broken
         return out
+
+    def violations(self) -> ir.ArrayValue:
+        """The names of the rules a row breaks (empty when valid)."""
+        names = [ibis.ifelse(b, n, ibis.null("string")) for n, b in self.rules.items()]
+        if not names:
+            return ibis.literal([], type="array<string>")
+        return ibis.array(names).filter(lambda v: v.notnull())
 
     def data_columns(self) -> list[str]:
         """The typed, normalised columns (what feature definitions see)."""
-        return [c for c in self.table.columns if not c.startswith(("__rule__", _RAW))]
+        return [c for c in self.table.columns if not c.startswith(_RAW)]
 
     def as_read(self) -> dict[str, ir.Value]:
         """Every data column with the value exactly as read from the source."""
@@ -116,7 +126,6 @@ class CheckedTable:
         }
 
 
-_FLAG = "__rule__"
 _RAW = "__read__"
 _IBIS_TYPES: dict[str, idt.DataType] = {
     "int64": idt.int64,
@@ -127,8 +136,10 @@ _IBIS_TYPES: dict[str, idt.DataType] = {
 }
 
 
-def _flag(rule: str) -> str:
-    return _FLAG + rule
+def duplicated_values(table: ir.Table, column: str) -> ir.Table:
+    """The values of ``column`` found on more than one row (one aggregation)."""
+    counted = table.filter(table[column].notnull()).group_by(column).aggregate(n=ibis._.count())
+    return counted.filter(counted.n > 1).select(column)
 
 
 def check_structure(raw: ir.Table, spec: ContractSpec) -> None:
@@ -153,67 +164,51 @@ def _castable(found: idt.DataType, wanted: idt.DataType) -> bool:
 
 
 def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> CheckedTable:
-    """Type the raw table, turn unknown-value sentinels into NULL and flag every broken rule."""
+    """Type the raw table, turn unknown-value sentinels into NULL and state every row rule.
+
+    Uniqueness needs the whole table: add it with ``CheckedTable.with_duplicates``.
+    """
     check_structure(raw, spec)
     typed: dict[str, ir.Value] = {}
-    flags: dict[str, ir.BooleanValue] = {}
+    as_read: dict[str, ir.Value] = {}
+    for name, col in spec.columns.items():
+        source, wanted = raw[name], _IBIS_TYPES[col.type]
+        value = source
+        if source.type().is_string() and not wanted.is_string():
+            value = source.try_cast(wanted)
+        elif source.type() != wanted:
+            value = source.cast(wanted)
+        if col.unknown_values:
+            unknown = [_literal(v, col.type) for v in col.unknown_values]
+            value = ibis.ifelse(value.isin(unknown), ibis.null(wanted), value)
+        if value is not source:
+            as_read[_RAW + name] = source  # kept for the quarantine and the rules
+        typed[name] = value
+    extra = {c: raw[c] for c in raw.columns if c not in spec.columns}
+    table = raw.select(**typed, **extra, **as_read)
+    rules: dict[str, ir.BooleanValue] = {}
     normalized: dict[str, ir.BooleanValue] = {}
     for name, col in spec.columns.items():
-        source = raw[name]
-        value = source.try_cast(_IBIS_TYPES[col.type]) if source.type().is_string() else source
-        if not source.type().is_string() and source.type() != _IBIS_TYPES[col.type]:
-            value = source.cast(_IBIS_TYPES[col.type])
-        flags[f"{name}:type"] = source.notnull() & value.isnull()
+        value = table[name]
+        source = table[_RAW + name] if _RAW + name in table.columns else value
+        if source.type().is_string() and col.type != "string":
+            # Text that does not parse is a broken rule, not a NULL.
+            parsed = source.try_cast(_IBIS_TYPES[col.type])
+            rules[f"{name}:type"] = source.notnull() & parsed.isnull()
         if col.unknown_values:
-            is_unknown = value.isin([_literal(v, col.type) for v in col.unknown_values])
-            normalized[name] = is_unknown.fill_null(False)
-            value = ibis.ifelse(is_unknown, ibis.null(_IBIS_TYPES[col.type]), value)
-        typed[name] = value
-        flags.update(_value_rules(name, col, value, source, today))
+            normalized[name] = source.notnull() & value.isnull()
+        rules.update(_value_rules(name, col, value, source, today))
     for rule in spec.rules:
-        left, right = typed[rule.left], typed[rule.right]
-        flags[rule.name] = ~_compare(left, rule.op, right).fill_null(True)
-    extra = {c: raw[c] for c in raw.columns if c not in spec.columns}
-    # Keep what was read where typing or normalising changed it, for the quarantine.
-    as_read = {
-        _RAW + c: raw[c]
-        for c, col in spec.columns.items()
-        if raw[c].type() != _IBIS_TYPES[col.type] or col.unknown_values
-    }
-    row_local = raw.select(
-        **typed,
-        **extra,
-        **as_read,
-        **{_flag(k): v.fill_null(False) for k, v in flags.items()},
-    )
-    table, unique_rules = _flag_duplicates(
-        row_local, [n for n, c in spec.columns.items() if c.unique]
-    )
+        rules[rule.name] = ~_compare(table[rule.left], rule.op, table[rule.right]).fill_null(True)
     return CheckedTable(
         table=table,
-        rule_names=[*flags, *unique_rules],
+        rules={k: v.fill_null(False) for k, v in rules.items()},
         normalized=normalized,
-        typed=row_local,
+        unique=tuple(n for n, c in spec.columns.items() if c.unique),
+        not_null=tuple(
+            n for n, c in spec.columns.items() if not c.nullable and not c.unknown_values
+        ),
     )
-
-
-def _flag_duplicates(table: ir.Table, columns: list[str]) -> tuple[ir.Table, list[str]]:
-    """Flag every copy of a duplicated value: one aggregation and a join per column
-    (cheaper than a window over all rows, and portable to every engine)."""
-    rules = []
-    for name in columns:
-        flag = _flag(f"{name}:unique")
-        dupes = (
-            table.filter(table[name].notnull())
-            .group_by(name)
-            .aggregate(__copies=ibis._.count())
-            .filter(ibis._.__copies > 1)
-            .select(name, **{flag: ibis.literal(True)})
-        )
-        joined = table.left_join(dupes, name)
-        table = joined.select(*table.columns, **{flag: joined[flag].fill_null(False)})
-        rules.append(f"{name}:unique")
-    return table, rules
 
 
 def _value_rules(

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tabship import __version__
-from tabship.data.contract import CheckedTable, apply_contract
+from tabship.data.contract import CheckedTable, apply_contract, duplicated_values
 from tabship.data.report import QualityReport
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
@@ -73,6 +73,8 @@ def build_features(
     raw_version = fingerprint(files)
     step("checking the contract")
     checked = apply_contract(raw, usecase.contract, today or dt.date.today())
+    for column in checked.unique:
+        checked = checked.with_duplicates(column, _duplicates(engine, checked.table, column))
     rows_in, normalized = _counts(engine, checked)
     if rows_in == 0:
         raise SourceError(f"{files[0]} has no rows")
@@ -139,13 +141,18 @@ def _read(engine: Engine, files: list[Path]) -> ir.Table:
         raise SourceError(f"cannot read {files[0]}: {first}") from exc
 
 
+def _duplicates(engine: Engine, table: ir.Table, column: str) -> list[object]:
+    found = engine.to_arrow(duplicated_values(table, column))
+    values: list[object] = found.column(column).to_pylist()
+    return values
+
+
 def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]:
     """Rows in, and rows per column whose 'unknown' sentinel became NULL: one scan."""
-    table = checked.typed if checked.typed is not None else checked.table
-    aggs: dict[str, ir.Scalar] = {"__rows": table.count()}
+    aggs: dict[str, ir.Scalar] = {"__rows": checked.table.count()}
     for col, flag in checked.normalized.items():
         aggs[col] = flag.cast("int64").sum()
-    row = engine.to_arrow(table.aggregate(**aggs)).to_pylist()[0]
+    row = engine.to_arrow(checked.table.aggregate(**aggs)).to_pylist()[0]
     rows = int(row.pop("__rows") or 0)
     return rows, {k: int(v or 0) for k, v in row.items()}
 
@@ -153,9 +160,8 @@ def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]
 def _quarantine(engine: Engine, checked: CheckedTable, key: str) -> tuple[pa.Table, pa.Array]:
     """The invalid rows, every value kept as read, with the rules each one breaks; and
     their typed row keys."""
-    data = checked.table.filter(checked.is_invalid)
-    invalid = CheckedTable(data, checked.rule_names, {})
-    out = data.select(**invalid.as_read(), rules=invalid.violations, __key=data[key])
+    invalid = checked.table.filter(checked.is_invalid)
+    out = invalid.select(**checked.as_read(), rules=checked.violations(), __key=checked.table[key])
     table = engine.to_arrow(out.mutate(rule=out.rules[0]))
     keys = table.column("__key").drop_null().unique()
     return table.drop_columns(["__key"]), keys
@@ -164,17 +170,19 @@ def _quarantine(engine: Engine, checked: CheckedTable, key: str) -> tuple[pa.Tab
 def _valid_rows(engine: Engine, checked: CheckedTable, key: str, bad_keys: pa.Array) -> ir.Table:
     """Every row whose key is not quarantined.
 
-    Equivalent to filtering on the rule flags (the row key is declared unique and not
-    null, so duplicates are all quarantined), but re-evaluates none of the rules: the
-    uniqueness window in particular runs once per build, not twice.
+    Equivalent to filtering on the rules (the row key is declared unique and not null, so
+    duplicates are all quarantined), but evaluates none of them a second time.
     """
-    source = checked.typed if checked.typed is not None else checked.table
-    typed = source.select(*checked.data_columns())
+    typed = checked.table.select(*checked.data_columns())
     typed = typed.filter(typed[key].notnull())
-    if len(bad_keys) == 0:
-        return typed
-    quarantined = engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad_keys}))
-    return typed.anti_join(quarantined, key)
+    if len(bad_keys):
+        quarantined = engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad_keys}))
+        typed = typed.anti_join(quarantined, key)
+    # Valid rows hold no NULL where the contract forbids one: say so in the types, so
+    # definitions can pick cheaper plans (e.g. COUNT(*) for a mean).
+    return typed.mutate(
+        **{c: typed[c].cast(typed[c].type().copy(nullable=False)) for c in checked.not_null}
+    )
 
 
 def _count_rules(quarantined: pa.Table) -> dict[str, int]:

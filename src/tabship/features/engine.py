@@ -1,7 +1,7 @@
 """The compute engines behind the feature definitions: DuckDB (default) and Spark.
 
 Both are Ibis backends, so definitions never know which one runs them. An engine only
-knows how to connect, read source files and stream a result out as Arrow batches.
+knows how to connect, read source files and write a result out as Parquet files.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import pyarrow as pa
 from tabship.errors import SourceError
 from tabship.settings import Settings
 
-BATCH_ROWS = 256_000
-
 
 class Engine(ABC):
     """Connect once, read sources, run expressions."""
@@ -34,10 +32,6 @@ class Engine(ABC):
     def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
         """Expose in-memory or on-disk Arrow data as a table."""
         return self.con.create_view(name, ibis.memtable(data), overwrite=True)
-
-    def batches(self, expr: ir.Table) -> pa.RecordBatchReader:
-        """Stream a result without holding it whole in memory."""
-        return self.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
@@ -120,10 +114,6 @@ class SparkEngine(Engine):
 
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
         self.con.to_parquet_dir(expr, folder)
-
-    def batches(self, expr: ir.Table) -> pa.RecordBatchReader:
-        table = self.con.to_pyarrow(expr)
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(BATCH_ROWS))
 
 
 def connect(settings: Settings, name: str | None = None) -> Engine:

@@ -4,9 +4,9 @@
 time count. Event times are dates, so the order of two events on the same day is
 unknown; neither may see the other (no same-day leakage, whatever the row order).
 
-Sums run in exact integer arithmetic on values rounded to ``decimals`` places (6 by
-default: a millionth of a currency unit): "everything up to today minus today" is then
-exact, and every engine returns the same bits whatever order it adds rows in.
+Sums run in exact arithmetic on values rounded to ``decimals`` places (6 by default: a
+millionth of a currency unit): "everything up to today minus today" is then exact, and
+every engine returns the same bits whatever order it adds rows in.
 """
 
 from __future__ import annotations
@@ -38,22 +38,34 @@ class History:
 
     def count(self) -> ir.IntegerValue:
         """Number of the entity's events strictly before this event's day."""
-        rows = self.table[self.event_time]
-        return rows.count().over(self._up_to_today()) - rows.count().over(self._same_day())
+        rows = self.table.count()
+        return rows.over(self._up_to_today()) - rows.over(self._same_day())
 
-    def _units(self, value: ir.NumericColumn, decimals: int) -> ir.IntegerValue:
-        """Exact sum, in units of 10**-decimals, of the entity's strictly earlier values."""
-        units = (value * 10**decimals).round().cast("int64")
+    def _units(self, value: ir.NumericColumn, decimals: int) -> ir.FloatingValue:
+        """Exact sum, in units of 10**-decimals, of the entity's strictly earlier values.
+
+        Units are whole numbers held in doubles: sums stay exact below 2**53 units
+        (9e9 at 6 decimals), and doubles keep the window as cheap as a plain sum.
+        """
+        units = (value.cast("float64") * 10**decimals).round().cast("float64")
         return units.sum().over(self._up_to_today()) - units.sum().over(self._same_day())
 
     def sum(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
         """Sum of ``value`` over the entity's events strictly before this event's day."""
-        return self._units(value, decimals).cast("float64") / 10**decimals
+        return self._units(value, decimals) / 10**decimals
 
     def mean(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
-        """Mean of ``value`` over earlier events; NULL when there is none."""
-        earlier = value.count().over(self._up_to_today()) - value.count().over(self._same_day())
-        mean = self._units(value, decimals).cast("float64") / 10**decimals / earlier
+        """Mean of ``value`` over earlier events; NULL when there is none.
+
+        A column typed NOT NULL (the contract guarantees it) is counted with the cheaper
+        COUNT(*); otherwise only non-missing values count.
+        """
+        if value.type().nullable:
+            counts = value.count()
+            earlier = counts.over(self._up_to_today()) - counts.over(self._same_day())
+        else:
+            earlier = self.count()
+        mean = self._units(value, decimals) / 10**decimals / earlier
         return ibis.ifelse(earlier > 0, mean, ibis.null("float64"))
 
 

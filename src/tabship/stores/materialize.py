@@ -1,22 +1,26 @@
-"""Copy the latest feature row per entity from the offline table to the online store."""
+"""Copy the latest feature row per entity from the offline table to the online store.
+
+Runs on embedded DuckDB whatever engine built the table: one aggregation picks each
+entity's latest row (by event time, then row key) and serialises it to JSON in C++, so
+Python only moves finished strings into the store.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import ibis
-import pyarrow as pa
+import duckdb
+import pyarrow.dataset as pads
 
-from tabship.features.engine import Engine
+from tabship.settings import Settings
 from tabship.stores.offline import OfflineStore
 from tabship.stores.online.base import OnlineStore
 from tabship.usecase import UseCase
 
 FEATURES_TABLE = "features"
+CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -32,50 +36,65 @@ def snapshot_version(table_version: int) -> str:
     return f"v{table_version}"
 
 
-def latest_rows(usecase: UseCase, engine: Engine, data: Any) -> ibis.Table:
-    """One row per entity: its latest event (ties broken by the row key, highest last)."""
-    table = engine.register_arrow(f"offline_{usecase.name}", data)
-    order = [ibis.desc(usecase.event_time), ibis.desc(usecase.row_key)]
-    rank = ibis.row_number().over(group_by=usecase.entity, order_by=order)
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def latest_rows_sql(usecase: UseCase, table: str) -> str:
+    """SQL giving ``(key, row_json)`` for each entity's latest row."""
+    entity, event, row_key = (
+        _quote(c) for c in (usecase.entity, usecase.event_time, usecase.row_key)
+    )
     columns = [usecase.entity, usecase.event_time, usecase.row_key, *usecase.feature_view.features]
-    return table.mutate(_rank=rank).filter(ibis._["_rank"] == 0).select(*columns)
+    packed = ", ".join(f"{_quote(c)} := {_quote(c)}" for c in dict.fromkeys(columns))
+    return (
+        f"SELECT CAST({entity} AS VARCHAR) AS key, "
+        f"to_json(arg_max(struct_pack({packed}), struct_pack({event}, {row_key}))) AS row "
+        f"FROM {table} GROUP BY {entity}"
+    )
 
 
-def _json_rows(batches: pa.RecordBatchReader, entity: str) -> Iterator[Sequence[tuple[str, str]]]:
-    for batch in batches:
-        rows = batch.to_pylist()
-        yield [(str(r[entity]), json.dumps(r, default=_json_default)) for r in rows]
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in the online store")
+def _chunks(result: duckdb.DuckDBPyConnection) -> Iterator[Sequence[tuple[str, str]]]:
+    reader = result.fetch_record_batch(CHUNK_ROWS)
+    for batch in reader:
+        keys, rows = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+        yield list(zip(keys, rows, strict=True))
 
 
 def materialize(
     usecase: UseCase,
     offline: OfflineStore,
     online: OnlineStore,
-    engine: Engine,
+    settings: Settings,
     version: int | None = None,
     force: bool = False,
     on_rows: Callable[[int], None] | None = None,
 ) -> MaterializeResult:
     """Make the online snapshot of ``version`` (latest by default) live; skip if it already is."""
-    started = dt.datetime.now()
+    started = time.perf_counter()
     delta = offline.open(usecase.name, FEATURES_TABLE, version)
     wanted = snapshot_version(delta.version())
     live = online.snapshot(usecase.name)
     if live is not None and live.version == wanted and not force:
         return MaterializeResult(usecase.name, wanted, live.rows, True, 0.0)
-    expr = latest_rows(usecase, engine, delta.to_pyarrow_dataset())
-    chunks = _json_rows(engine.batches(expr), usecase.entity)
-    if on_rows is not None:
-        chunks = _reporting(chunks, on_rows)
-    rows = online.write_snapshot(usecase.name, wanted, chunks)
-    seconds = (dt.datetime.now() - started).total_seconds()
-    return MaterializeResult(usecase.name, wanted, rows, False, seconds)
+    dataset: pads.Dataset = delta.to_pyarrow_dataset()
+    settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        config={
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": str(settings.scratch_dir / "duckdb"),
+            "preserve_insertion_order": False,
+        }
+    )
+    try:
+        con.register("offline_features", dataset)
+        chunks = _chunks(con.execute(latest_rows_sql(usecase, "offline_features")))
+        if on_rows is not None:
+            chunks = _reporting(chunks, on_rows)
+        rows = online.write_snapshot(usecase.name, wanted, chunks)
+    finally:
+        con.close()
+    return MaterializeResult(usecase.name, wanted, rows, False, time.perf_counter() - started)
 
 
 def _reporting(

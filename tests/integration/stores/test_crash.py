@@ -120,7 +120,7 @@ def test_killed_materialization_keeps_the_live_snapshot(
     if backend == "redis":  # another test run may have left this use case in the shared server
         for key in online.client.scan_iter(match="tabship:credit_risk:*"):  # type: ignore[attr-defined]
             online.client.delete(key)  # type: ignore[attr-defined]
-    first = materialize(credit_risk, offline, online, duckdb_engine)
+    first = materialize(credit_risk, offline, online, settings)
     probe = online.keys("credit_risk", 5)
     expected = online.get_many("credit_risk", probe)
     build_features(credit_risk, [big_loans], duckdb_engine, offline, settings.reports_dir)
@@ -144,7 +144,7 @@ def test_killed_materialization_keeps_the_live_snapshot(
     assert snap is not None
     assert (snap.version, snap.rows) == (first.version, first.rows)
     assert online.get_many("credit_risk", probe) == expected
-    second = materialize(credit_risk, offline, online, duckdb_engine)
+    second = materialize(credit_risk, offline, online, settings)
     assert second.version == "v1"
     assert not second.skipped
     online.close()

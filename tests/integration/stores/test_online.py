@@ -113,7 +113,7 @@ def test_materialize_puts_each_users_latest_loan_live_and_is_idempotent(
 ) -> None:
     offline = OfflineStore(settings.offline_dir)
     build_features(credit_risk, [loans], duckdb_engine, offline, settings.reports_dir)
-    first = materialize(credit_risk, offline, store, duckdb_engine)
+    first = materialize(credit_risk, offline, store, settings)
     table = offline.dataset("credit_risk", "features").to_table().to_pylist()
     latest: dict[int, dict[str, object]] = {}
     for row in table:
@@ -133,6 +133,6 @@ def test_materialize_puts_each_users_latest_loan_live_and_is_idempotent(
         for feature in credit_risk.feature_view.features:
             assert got[feature] == want[feature]
         assert "status" not in got
-    again = materialize(credit_risk, offline, store, duckdb_engine)
+    again = materialize(credit_risk, offline, store, settings)
     assert again.skipped
     assert again.rows == first.rows

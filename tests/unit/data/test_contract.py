@@ -8,7 +8,13 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from tabship.data.contract import ColumnSpec, ContractSpec, CrossRule, apply_contract
+from tabship.data.contract import (
+    ColumnSpec,
+    ContractSpec,
+    CrossRule,
+    apply_contract,
+    duplicated_values,
+)
 from tabship.errors import ContractError
 
 TODAY = dt.date(2021, 10, 1)
@@ -27,7 +33,10 @@ SPEC = ContractSpec(
 
 def _rules_by_key(table: pa.Table) -> dict[int, list[str]]:
     checked = apply_contract(ibis.memtable(table), SPEC, TODAY)
-    out = checked.table.select("key", rules=checked.violations).to_pyarrow()
+    for column in checked.unique:
+        dupes = duplicated_values(checked.table, column).to_pyarrow().column(0).to_pylist()
+        checked = checked.with_duplicates(column, dupes)
+    out = checked.table.select("key", rules=checked.violations()).to_pyarrow()
     return {r["key"]: sorted(r["rules"]) for r in out.to_pylist()}
 
 
