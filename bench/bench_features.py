@@ -141,7 +141,8 @@ def main() -> None:
     parser.add_argument("--source", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--loop-rows", type=int, nargs=2, default=[25_000, 50_000])
+    parser.add_argument("--loop-rows", type=int, nargs=2, default=[50_000, 100_000])
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.child:
         print(json.dumps({"seconds": _child(args.child, args.source, args.out, args.rows)}))
@@ -168,11 +169,14 @@ def main() -> None:
         f"→ {args.rows:,} rows ≈ {loop / 3600:.1f} h"
     )
     per_500k, users = _materialize_500k_users()
-    _write(args.rows, results, (small, t_small, large, t_large, loop), per_500k, users)
+    _write(
+        args.rows, args.repeats, results, (small, t_small, large, t_large, loop), per_500k, users
+    )
 
 
 def _write(
     rows: int,
+    repeats: int,
     results: dict[str, dict[str, float]],
     loop: tuple[float, ...],
     per_500k: float,
@@ -185,8 +189,9 @@ def _write(
         "",
         f"Measured {dt.date.today().isoformat()} on {_machine()} by `make bench-features`.",
         f"Input: {rows:,} generated loans (Parquet, 0.1% broken rows). Each contender runs in its "
-        "own process; time excludes imports; ratios are against the bare DuckDB query of the "
-        "same run.",
+        f"own process, {repeats} times interleaved; the time is the median (range in brackets), "
+        "imports excluded; ratios are against the bare DuckDB query of the same run. DuckDB "
+        f"memory limit {MEMORY_LIMIT} for both DuckDB contenders.",
         "",
         "| contender | time (s) | × bare DuckDB | peak RSS (MiB) |",
         "| --- | ---: | ---: | ---: |",

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import ibis
 import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tabship.errors import ContractError, UseCaseError
@@ -80,7 +82,7 @@ class ContractSpec(_Strict):
 class CheckedTable:
     """The raw table typed and normalised, and the rules each row must keep.
 
-    Rules are boolean expressions over ``table`` ("this row breaks the rule"), not
+    Rules are boolean expressions over ``table`` (true: the row breaks the rule), not
     columns: an engine evaluates them only where asked (the quarantine filter), and a
     reader of the typed data never pays for them.
     """
@@ -90,25 +92,47 @@ class CheckedTable:
     normalized: dict[str, ir.BooleanValue]
     unique: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
+    duplicates: dict[str, Duplicates] = field(default_factory=dict)
 
-    def with_duplicates(self, column: str, values: list[object]) -> CheckedTable:
+    def with_duplicates(self, column: str, found: Duplicates) -> CheckedTable:
         """Add the uniqueness rule of ``column``, given the values that occur twice or more."""
-        broken = self.table[column].isin(values) if values else ibis.literal(False)
-        return replace(self, rules={**self.rules, f"{column}:unique": broken})
+        return replace(self, duplicates={**self.duplicates, column: found})
 
     @property
     def rule_names(self) -> list[str]:
-        return list(self.rules)
+        return [*self.rules, *(f"{c}:unique" for c in self.duplicates)]
 
     @property
     def is_invalid(self) -> ir.BooleanValue:
         out: ir.BooleanValue = ibis.literal(False)
         for broken in self.rules.values():
             out = out | broken
+        for column, found in self.duplicates.items():
+            if len(found.values):
+                # A semi-join against the (small) set of duplicated values, not a literal list.
+                out = out | self.table[column].isin(found.table[column])
         return out
 
+    def invalid_rows(self) -> ir.Table:
+        """Rows breaking any rule, values as read, with the row-local rules they break."""
+        invalid = self.table.filter(self.is_invalid)
+        helpers = {_UNIQUE + c: self.table[c] for c in self.duplicates}
+        return invalid.select(**self.as_read(), rules=self.violations(), **helpers)
+
+    def label(self, rows: pa.Table) -> pa.Table:
+        """Finish ``invalid_rows()`` once fetched: add the uniqueness rules, and ``rule``
+        (the first rule broken, for grouping)."""
+        rules = rows.column("rules").to_pylist()
+        for column, found in self.duplicates.items():
+            hit = pc.is_in(rows.column(_UNIQUE + column), value_set=found.values).to_pylist()
+            rules = [[*r, f"{column}:unique"] if h else r for r, h in zip(rules, hit, strict=True)]
+            rows = rows.drop_columns([_UNIQUE + column])
+        index = rows.schema.get_field_index("rules")
+        rows = rows.set_column(index, "rules", pa.array(rules, pa.list_(pa.string())))
+        return rows.append_column("rule", pa.array([r[0] for r in rules], pa.string()))
+
     def violations(self) -> ir.ArrayValue:
-        """The names of the rules a row breaks (empty when valid)."""
+        """The names of the row-local rules a row breaks (empty when valid)."""
         names = [ibis.ifelse(b, n, ibis.null("string")) for n, b in self.rules.items()]
         if not names:
             return ibis.literal([], type="array<string>")
@@ -116,7 +140,7 @@ class CheckedTable:
 
     def data_columns(self) -> list[str]:
         """The typed, normalised columns (what feature definitions see)."""
-        return [c for c in self.table.columns if not c.startswith(_RAW)]
+        return [c for c in self.table.columns if not c.startswith((_RAW, _UNIQUE))]
 
     def as_read(self) -> dict[str, ir.Value]:
         """Every data column with the value exactly as read from the source."""
@@ -126,7 +150,17 @@ class CheckedTable:
         }
 
 
+@dataclass(frozen=True)
+class Duplicates:
+    """Values of a column found on several rows: as a table the engine can join, and as
+    an Arrow array to label fetched rows with."""
+
+    table: ir.Table
+    values: pa.Array
+
+
 _RAW = "__read__"
+_UNIQUE = "__unique__"
 _IBIS_TYPES: dict[str, idt.DataType] = {
     "int64": idt.int64,
     "float64": idt.float64,
@@ -199,10 +233,12 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
             normalized[name] = source.notnull() & value.isnull()
         rules.update(_value_rules(name, col, value, source, today))
     for rule in spec.rules:
-        rules[rule.name] = ~_compare(table[rule.left], rule.op, table[rule.right]).fill_null(True)
+        rules[rule.name] = ~_compare(table[rule.left], rule.op, table[rule.right])
+    # A rule that evaluates to NULL (a missing operand) is not broken; missing values have
+    # their own not-null rules. No COALESCE: engines short-circuit plain predicates better.
     return CheckedTable(
         table=table,
-        rules={k: v.fill_null(False) for k, v in rules.items()},
+        rules=rules,
         normalized=normalized,
         unique=tuple(n for n, c in spec.columns.items() if c.unique),
         not_null=tuple(

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tabship import __version__
-from tabship.data.contract import CheckedTable, apply_contract, duplicated_values
+from tabship.data.contract import CheckedTable, Duplicates, apply_contract, duplicated_values
 from tabship.data.report import QualityReport
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
@@ -141,10 +141,10 @@ def _read(engine: Engine, files: list[Path]) -> ir.Table:
         raise SourceError(f"cannot read {files[0]}: {first}") from exc
 
 
-def _duplicates(engine: Engine, table: ir.Table, column: str) -> list[object]:
+def _duplicates(engine: Engine, table: ir.Table, column: str) -> Duplicates:
     found = engine.to_arrow(duplicated_values(table, column))
-    values: list[object] = found.column(column).to_pylist()
-    return values
+    name = f"tabship_duplicates_{column}"
+    return Duplicates(engine.register_arrow(name, found), found.column(column).combine_chunks())
 
 
 def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]:
@@ -158,13 +158,10 @@ def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]
 
 
 def _quarantine(engine: Engine, checked: CheckedTable, key: str) -> tuple[pa.Table, pa.Array]:
-    """The invalid rows, every value kept as read, with the rules each one breaks; and
-    their typed row keys."""
-    invalid = checked.table.filter(checked.is_invalid)
-    out = invalid.select(**checked.as_read(), rules=checked.violations(), __key=checked.table[key])
-    table = engine.to_arrow(out.mutate(rule=out.rules[0]))
-    keys = table.column("__key").drop_null().unique()
-    return table.drop_columns(["__key"]), keys
+    """The invalid rows (values as read, rules broken) and their typed row keys."""
+    rows = engine.to_arrow(checked.invalid_rows().mutate(__key=checked.table[key]))
+    keys = rows.column("__key").drop_null().unique()
+    return checked.label(rows.drop_columns(["__key"])), keys
 
 
 def _valid_rows(engine: Engine, checked: CheckedTable, key: str, bad_keys: pa.Array) -> ir.Table:

@@ -12,6 +12,7 @@ from tabship.data.contract import (
     ColumnSpec,
     ContractSpec,
     CrossRule,
+    Duplicates,
     apply_contract,
     duplicated_values,
 )
@@ -34,10 +35,13 @@ SPEC = ContractSpec(
 def _rules_by_key(table: pa.Table) -> dict[int, list[str]]:
     checked = apply_contract(ibis.memtable(table), SPEC, TODAY)
     for column in checked.unique:
-        dupes = duplicated_values(checked.table, column).to_pyarrow().column(0).to_pylist()
+        found = duplicated_values(checked.table, column).to_pyarrow()
+        dupes = Duplicates(ibis.memtable(found), found.column(0).combine_chunks())
         checked = checked.with_duplicates(column, dupes)
-    out = checked.table.select("key", rules=checked.violations()).to_pyarrow()
-    return {r["key"]: sorted(r["rules"]) for r in out.to_pylist()}
+    invalid = checked.label(checked.invalid_rows().to_pyarrow())
+    broken = {int(r["key"]): sorted(r["rules"]) for r in invalid.to_pylist()}
+    keys = [int(k) for k in table.column("key").to_pylist()]
+    return {k: broken.get(k, []) for k in keys}
 
 
 def _row(key: int, **overrides: object) -> dict[str, object]:
