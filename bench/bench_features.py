@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -85,6 +86,16 @@ def _run(kind: str, source: Path, rows: int = 0) -> dict[str, float]:
     return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
+def _fit_quadratic(samples: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least-squares a, b (both >= 0) of t = a*n^2 + b*n."""
+    import numpy as np
+
+    n = np.array([s[0] for s in samples], dtype=float)
+    t = np.array([s[1] for s in samples], dtype=float)
+    coef, *_ = np.linalg.lstsq(np.column_stack([n**2, n]), t, rcond=None)
+    return max(float(coef[0]), 0.0), max(float(coef[1]), 0.0)
+
+
 def _source(rows: int) -> Path:
     path = WORK / f"loans-{rows}" / "loans.parquet"
     if not path.exists():
@@ -141,7 +152,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--loop-rows", type=int, nargs=2, default=[50_000, 100_000])
+    parser.add_argument("--loop-rows", type=int, nargs="+", default=[50_000, 100_000, 200_000])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.child:
@@ -149,41 +160,44 @@ def main() -> None:
         return
     WORK.mkdir(parents=True, exist_ok=True)
     source = _source(args.rows)
-    results = {}
-    for kind in ("duckdb", "tabship", "pandas"):
-        print(f"running {kind} on {args.rows:,} rows …", flush=True)
-        results[kind] = _run(kind, source)
-        print(
-            f"  {results[kind]['seconds']:.1f} s, peak RSS {results[kind]['peak_rss_mib']:.0f} MiB"
-        )
-    # The notebook's loop is quadratic (each user filters the whole frame): time two sample
-    # sizes, fit t = a*n^2 + b*n, extrapolate to the full size.
-    small, large = args.loop_rows
-    t_small = _run("notebook", source, small)["seconds"]
-    t_large = _run("notebook", source, large)["seconds"]
-    a = (t_large / large - t_small / small) / (large - small)
-    b = t_small / small - a * small
-    loop = max(a, 0) * args.rows**2 + b * args.rows
-    print(
-        f"notebook loop: {small:,} rows {t_small:.1f} s, {large:,} rows {t_large:.1f} s "
-        f"→ {args.rows:,} rows ≈ {loop / 3600:.1f} h"
-    )
+    # Interleaved repeats, median time: this machine's speed drifts by ±15% minute to minute.
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in ("duckdb", "tabship", "pandas")}
+    for repeat in range(args.repeats):
+        for kind, measured in runs.items():
+            print(f"run {repeat + 1}/{args.repeats}: {kind} on {args.rows:,} rows …", flush=True)
+            measured.append(_run(kind, source))
+            last = measured[-1]
+            print(f"  {last['seconds']:.1f} s, peak RSS {last['peak_rss_mib']:.0f} MiB")
+    results = {
+        kind: {
+            "seconds": statistics.median(m["seconds"] for m in measured),
+            "min": min(m["seconds"] for m in measured),
+            "max": max(m["seconds"] for m in measured),
+            "peak_rss_mib": max(m["peak_rss_mib"] for m in measured),
+        }
+        for kind, measured in runs.items()
+    }
+    # The notebook's loop is quadratic (each user filters the whole frame): time it on
+    # growing samples, least-squares fit t = a*n^2 + b*n, extrapolate to the full size.
+    samples = [(n, _run("notebook", source, n)["seconds"]) for n in args.loop_rows]
+    a, b = _fit_quadratic(samples)
+    loop = a * args.rows**2 + b * args.rows
+    shown = ", ".join(f"{n:,} rows {t:.1f} s" for n, t in samples)
+    print(f"notebook loop: {shown} → {args.rows:,} rows ≈ {loop / 3600:.1f} h")
     per_500k, users = _materialize_500k_users()
-    _write(
-        args.rows, args.repeats, results, (small, t_small, large, t_large, loop), per_500k, users
-    )
+    _write(args.rows, args.repeats, results, samples, loop, per_500k, users)
 
 
 def _write(
     rows: int,
     repeats: int,
     results: dict[str, dict[str, float]],
-    loop: tuple[float, ...],
+    samples: list[tuple[int, float]],
+    full: float,
     per_500k: float,
     users: int,
 ) -> None:
     base = results["duckdb"]["seconds"]
-    small, t_small, large, t_large, full = loop
     lines = [
         SECTION,
         "",
@@ -204,16 +218,17 @@ def _write(
     for kind, label in names.items():
         r = results[kind]
         lines.append(
-            f"| {label} | {r['seconds']:.1f} | {r['seconds'] / base:.2f} | "
-            f"{r['peak_rss_mib']:.0f} |"
+            f"| {label} | {r['seconds']:.1f} ({r['min']:.1f}–{r['max']:.1f}) | "
+            f"{r['seconds'] / base:.2f} | {r['peak_rss_mib']:.0f} |"
         )
     lines.append(
         f"| notebook loop (extrapolated, quadratic fit) | {full:,.0f} | {full / base:,.0f} | – |"
     )
     lines += [
         "",
-        f"Notebook loop samples: {small:,} rows in {t_small:.1f} s, {large:,} rows in "
-        f"{t_large:.1f} s; fitted t = a·n² + b·n and extrapolated to {rows:,} rows "
+        "Notebook loop samples: "
+        + ", ".join(f"{n:,} rows in {t:.1f} s" for n, t in samples)
+        + f"; least-squares fit t = a·n² + b·n, extrapolated to {rows:,} rows "
         f"(≈ {full / 3600:.1f} h).",
         "",
         f"Materialising the online store (SQLite): {users:,} users in this run, "
