@@ -74,7 +74,8 @@ def _cross(rule: CrossRule) -> pa.Check:
 
     def holds(df: pd.DataFrame) -> pd.Series:
         left, right = df[rule.left], df[rule.right]
-        return ops[rule.op](left, right) | left.isna() | right.isna()
+        kept: pd.Series = ops[rule.op](left, right) | left.isna() | right.isna()
+        return kept
 
     return pa.Check(holds, name=rule.name)
 
