@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,13 +13,15 @@ from tabship.cli.context import Context, console, console_err, get, progress
 from tabship.data.generate import default_source, ensure_sample
 from tabship.data.sources import resolve_files
 from tabship.errors import StoreError
-from tabship.features.build import FEATURES_TABLE, BuildResult, build_features
-from tabship.features.engine import connect
 from tabship.settings import EngineName, OnlineName
-from tabship.stores.materialize import materialize
-from tabship.stores.offline import OfflineStore
 from tabship.stores.online import open_online_store
 from tabship.usecase import UseCase
+
+if TYPE_CHECKING:
+    from tabship.features.build import BuildResult
+
+# Engines, Delta and Arrow datasets load inside the commands that use them: `tabship
+# --help` and `features get` stay fast.
 
 app = typer.Typer(help="Feature tables: offline (versioned) and online (latest per entity).")
 
@@ -42,6 +44,10 @@ def build_cmd(
     max_invalid_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
 ) -> None:
     """Check the contract, quarantine bad rows, compute features, write a new version."""
+    from tabship.features.build import build_features
+    from tabship.features.engine import connect
+    from tabship.stores.offline import OfflineStore
+
     c = get(ctx)
     usecase = c.usecase(use_case)
     files = _source_files(c, usecase, data)
@@ -103,6 +109,9 @@ def materialize_cmd(
     ] = False,
 ) -> None:
     """Make the latest feature row of every entity live in the online store."""
+    from tabship.stores.materialize import materialize
+    from tabship.stores.offline import OfflineStore
+
     c = get(ctx)
     usecase = c.usecase(use_case)
     store = open_online_store(c.settings, online)
@@ -173,6 +182,9 @@ def history_cmd(
     use_case: Annotated[str, typer.Argument(help="Use-case name.")],
 ) -> None:
     """List the versions of the feature table with their lineage."""
+    from tabship.features.build import FEATURES_TABLE
+    from tabship.stores.offline import OfflineStore
+
     c = get(ctx)
     usecase = c.usecase(use_case)
     rows = OfflineStore(c.settings.offline_dir).history(usecase.name, FEATURES_TABLE)

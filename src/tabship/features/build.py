@@ -19,8 +19,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tabship import __version__
-from tabship.data.contract import CheckedTable, Duplicates, apply_contract, duplicated_values
 from tabship.data.report import QualityReport
+from tabship.data.rules import CheckedTable, Duplicates, apply_contract, duplicated_values
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
 from tabship.features.engine import Engine

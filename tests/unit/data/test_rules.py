@@ -8,14 +8,8 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from tabship.data.contract import (
-    ColumnSpec,
-    ContractSpec,
-    CrossRule,
-    Duplicates,
-    apply_contract,
-    duplicated_values,
-)
+from tabship.data.contract import ColumnSpec, ContractSpec, CrossRule
+from tabship.data.rules import Duplicates, apply_contract, duplicated_values
 from tabship.errors import ContractError
 
 TODAY = dt.date(2021, 10, 1)

@@ -1,0 +1,236 @@
+"""A data contract compiled to row rules, the quarantine's raw material.
+
+Each rule is an Ibis boolean expression, so the contract runs on whichever engine runs
+the features (DuckDB or Spark). A row that breaks a rule is quarantined under the rule's
+name; values the business uses to mean "unknown" become NULL. The structural part
+(required columns, castable types) is checked before any row is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+import ibis
+import ibis.expr.datatypes as idt
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tabship.data.contract import ColumnSpec, Comparison, ContractSpec, DateBound
+from tabship.errors import ContractError
+
+
+@dataclass(frozen=True)
+class CheckedTable:
+    """The raw table typed and normalised, and the rules each row must keep.
+
+    Rules are boolean expressions over ``table`` (true: the row breaks the rule), not
+    columns: an engine evaluates them only where asked (the quarantine filter), and a
+    reader of the typed data never pays for them.
+    """
+
+    table: ir.Table
+    rules: dict[str, ir.BooleanValue]
+    normalized: dict[str, ir.BooleanValue]
+    unique: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
+    duplicates: dict[str, Duplicates] = field(default_factory=dict)
+
+    def with_duplicates(self, column: str, found: Duplicates) -> CheckedTable:
+        """Add the uniqueness rule of ``column``, given the values that occur twice or more."""
+        return replace(self, duplicates={**self.duplicates, column: found})
+
+    @property
+    def rule_names(self) -> list[str]:
+        return [*self.rules, *(f"{c}:unique" for c in self.duplicates)]
+
+    @property
+    def is_invalid(self) -> ir.BooleanValue:
+        out: ir.BooleanValue = ibis.literal(False)
+        for broken in self.rules.values():
+            out = out | broken
+        for column, found in self.duplicates.items():
+            if len(found.values):
+                # A semi-join against the (small) set of duplicated values, not a literal list.
+                out = out | self.table[column].isin(found.table[column])
+        return out
+
+    def invalid_rows(self) -> ir.Table:
+        """Rows breaking any rule, values as read, with the row-local rules they break."""
+        invalid = self.table.filter(self.is_invalid)
+        helpers = {_UNIQUE + c: self.table[c] for c in self.duplicates}
+        return invalid.select(**self.as_read(), rules=self.violations(), **helpers)
+
+    def label(self, rows: pa.Table) -> pa.Table:
+        """Finish ``invalid_rows()`` once fetched: add the uniqueness rules, and ``rule``
+        (the first rule broken, for grouping)."""
+        rules = rows.column("rules").to_pylist()
+        for column, found in self.duplicates.items():
+            hit = pc.is_in(rows.column(_UNIQUE + column), value_set=found.values).to_pylist()
+            rules = [[*r, f"{column}:unique"] if h else r for r, h in zip(rules, hit, strict=True)]
+            rows = rows.drop_columns([_UNIQUE + column])
+        index = rows.schema.get_field_index("rules")
+        rows = rows.set_column(index, "rules", pa.array(rules, pa.list_(pa.string())))
+        return rows.append_column("rule", pa.array([r[0] for r in rules], pa.string()))
+
+    def violations(self) -> ir.ArrayValue:
+        """The names of the row-local rules a row breaks (empty when valid)."""
+        names = [ibis.ifelse(b, n, ibis.null("string")) for n, b in self.rules.items()]
+        if not names:
+            return ibis.literal([], type="array<string>")
+        return ibis.array(names).filter(lambda v: v.notnull())
+
+    def data_columns(self) -> list[str]:
+        """The typed, normalised columns (what feature definitions see)."""
+        return [c for c in self.table.columns if not c.startswith((_RAW, _UNIQUE))]
+
+    def as_read(self) -> dict[str, ir.Value]:
+        """Every data column with the value exactly as read from the source."""
+        return {
+            c: self.table[_RAW + c] if _RAW + c in self.table.columns else self.table[c]
+            for c in self.data_columns()
+        }
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Values of a column found on several rows: as a table the engine can join, and as
+    an Arrow array to label fetched rows with."""
+
+    table: ir.Table
+    values: pa.Array
+
+
+_RAW = "__read__"
+_UNIQUE = "__unique__"
+_IBIS_TYPES: dict[str, idt.DataType] = {
+    "int64": idt.int64,
+    "float64": idt.float64,
+    "string": idt.string,
+    "date": idt.date,
+    "bool": idt.boolean,
+}
+
+
+def duplicated_values(table: ir.Table, column: str) -> ir.Table:
+    """The values of ``column`` found on more than one row (one aggregation)."""
+    counted = table.filter(table[column].notnull()).group_by(column).aggregate(n=ibis._.count())
+    return counted.filter(counted.n > 1).select(column)
+
+
+def check_structure(raw: ir.Table, spec: ContractSpec) -> None:
+    """Refuse a table whose columns are missing or of a type that cannot hold the declared one."""
+    missing = [c for c in spec.columns if c not in raw.columns]
+    if missing:
+        raise ContractError(f"missing column(s): {', '.join(missing)}")
+    for name, col in spec.columns.items():
+        found = raw.schema()[name]
+        if not _castable(found, _IBIS_TYPES[col.type]):
+            raise ContractError(f"column '{name}' has type {found}, expected {col.type}")
+
+
+def _castable(found: idt.DataType, wanted: idt.DataType) -> bool:
+    if found.is_string() or found.is_null() or found == wanted:
+        return True
+    if wanted.is_numeric():
+        return bool(found.is_numeric())
+    if wanted.is_date():
+        return bool(found.is_date() or found.is_timestamp())
+    return False
+
+
+def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> CheckedTable:
+    """Type the raw table, turn unknown-value sentinels into NULL and state every row rule.
+
+    Uniqueness needs the whole table: add it with ``CheckedTable.with_duplicates``.
+    """
+    check_structure(raw, spec)
+    typed: dict[str, ir.Value] = {}
+    as_read: dict[str, ir.Value] = {}
+    for name, col in spec.columns.items():
+        source, wanted = raw[name], _IBIS_TYPES[col.type]
+        value = source
+        if source.type().is_string() and not wanted.is_string():
+            value = source.try_cast(wanted)
+        elif source.type() != wanted:
+            value = source.cast(wanted)
+        if col.unknown_values:
+            unknown = [_literal(v, col.type) for v in col.unknown_values]
+            value = ibis.ifelse(value.isin(unknown), ibis.null(wanted), value)
+        if value is not source:
+            as_read[_RAW + name] = source  # kept for the quarantine and the rules
+        typed[name] = value
+    extra = {c: raw[c] for c in raw.columns if c not in spec.columns}
+    table = raw.select(**typed, **extra, **as_read)
+    rules: dict[str, ir.BooleanValue] = {}
+    normalized: dict[str, ir.BooleanValue] = {}
+    for name, col in spec.columns.items():
+        value = table[name]
+        source = table[_RAW + name] if _RAW + name in table.columns else value
+        if source.type().is_string() and col.type != "string":
+            # Text that does not parse is a broken rule, not a NULL.
+            parsed = source.try_cast(_IBIS_TYPES[col.type])
+            rules[f"{name}:type"] = source.notnull() & parsed.isnull()
+        if col.unknown_values:
+            normalized[name] = source.notnull() & value.isnull()
+        rules.update(_value_rules(name, col, value, source, today))
+    for rule in spec.rules:
+        rules[rule.name] = ~_compare(table[rule.left], rule.op, table[rule.right])
+    # A rule that evaluates to NULL (a missing operand) is not broken; missing values have
+    # their own not-null rules. No COALESCE: engines short-circuit plain predicates better.
+    return CheckedTable(
+        table=table,
+        rules=rules,
+        normalized=normalized,
+        unique=tuple(n for n, c in spec.columns.items() if c.unique),
+        not_null=tuple(
+            n for n, c in spec.columns.items() if not c.nullable and not c.unknown_values
+        ),
+    )
+
+
+def _value_rules(
+    name: str, col: ColumnSpec, value: ir.Value, source: ir.Value, today: dt.date
+) -> dict[str, ir.BooleanValue]:
+    rules: dict[str, ir.BooleanValue] = {}
+    if not col.nullable:
+        # A sentinel is a declared "unknown", not a missing value.
+        rules[f"{name}:not_null"] = source.isnull()
+    low = _bound(col.min, today)
+    high = _bound(col.max, today)
+    if low is not None:
+        rules[f"{name}:min"] = value < low
+    if high is not None:
+        rules[f"{name}:max"] = value > high
+    if col.greater_than is not None:
+        rules[f"{name}:greater_than"] = value <= col.greater_than
+    if col.isin is not None:
+        rules[f"{name}:isin"] = ~value.isin(col.isin)
+    return rules
+
+
+def _bound(bound: float | DateBound | None, today: dt.date) -> object:
+    if bound == "today":
+        return ibis.date(today)
+    if isinstance(bound, dt.date):
+        return ibis.date(bound)
+    return bound
+
+
+def _literal(value: str | float | dt.date, column_type: str) -> ir.Value:
+    if column_type == "date":
+        return ibis.date(dt.date.fromisoformat(str(value)))
+    return ibis.literal(value).cast(_IBIS_TYPES[column_type])
+
+
+def _compare(left: ir.Value, op: Comparison, right: ir.Value) -> ir.BooleanValue:
+    ops = {
+        "<": left.__lt__,
+        "<=": left.__le__,
+        ">": left.__gt__,
+        ">=": left.__ge__,
+        "==": left.__eq__,
+        "!=": left.__ne__,
+    }
+    return ops[op](right)
