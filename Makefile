@@ -30,11 +30,19 @@ venv: $(VENV)/.synced ## create .venv with every extra (locked versions)
 lock: | $(UV) ## re-resolve uv.lock after changing pyproject.toml
 	$(UV) lock --python $(PYTHON)
 
-demo: venv ## generate data, build features, materialise, show a few users
+DEMO_TRIALS ?= 4
+DEMO_USER ?= demo-reviewer
+
+demo: venv ## generate data, build features, materialise, train, approve, list the registry
 	$(BIN)/tabship data generate $(USECASE) --rows $(DEMO_ROWS) --out $(TABSHIP_HOME)/data/$(USECASE) --dirty 0.001
 	$(BIN)/tabship features build $(USECASE) --data $(TABSHIP_HOME)/data/$(USECASE)
 	$(BIN)/tabship features materialize $(USECASE)
 	$(BIN)/tabship features get $(USECASE) --sample 3
+	$(BIN)/tabship train $(USECASE) --trials $(DEMO_TRIALS)
+	@echo "--- the new version waits for a person's approval:"
+	$(BIN)/tabship models list $(USECASE)
+	$(BIN)/tabship models approve $(USECASE) challenger --by $(DEMO_USER) --reason "demo: reviewed the evaluation report"
+	$(BIN)/tabship models list $(USECASE)
 
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -25,7 +25,7 @@ FIRST_LOAN_DAY = dt.date(2019, 1, 1)
 LOAN_DAYS = 730
 FIRST_USER_ID = 5_008_804
 CHUNK_ROWS = 400_000
-DEFAULT_LOGIT = -4.78  # gives ~1.49% defaults with the risk terms below
+DEFAULT_LOGIT = -4.92  # gives ~1.49% defaults with the risk terms below
 
 INCOME_TYPES = (
     ["Working", "Commercial associate", "Pensioner", "State servant", "Student"],
@@ -142,16 +142,21 @@ def _users(rng: np.random.Generator, first_id: int, n: int) -> dict[str, np.ndar
     occupation = _choice(rng, OCCUPATIONS, n)
     occupation[pensioner | (rng.random(n) < 0.17)] = None
     owns_realty = rng.random(n) < 0.672
+    owns_car = rng.random(n) < 0.38
+    # Risk partly visible in the features (young, new in the job, no car) and partly not.
     risk = (
-        rng.normal(0.0, 1.0, n)
-        + 0.6 * (income < 120_000)
-        + 0.4 * (age_days < 30 * 365)
+        rng.normal(0.0, 0.8, n)
+        + 0.5 * (income < 120_000)
+        + 1.0 * (age_days < 30 * 365)
+        + 0.5 * (age_days < 25 * 365)
+        + 0.8 * ((tenure < 2 * 365) & ~pensioner)
+        - 0.5 * owns_car
         - 0.3 * owns_realty
     )
     return {
         "id": ids,
         "code_gender": np.where(rng.random(n) < 0.67, "F", "M").astype(object),
-        "flag_own_car": np.where(rng.random(n) < 0.38, "Y", "N").astype(object),
+        "flag_own_car": np.where(owns_car, "Y", "N").astype(object),
         "flag_own_realty": np.where(owns_realty, "Y", "N").astype(object),
         "cnt_children": children,
         "amt_income_total": income,

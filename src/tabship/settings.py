@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis online store.")
     duckdb_memory_limit: str = Field("4GB", description="DuckDB spills to disk past this.")
     duckdb_threads: int | None = Field(None, description="DuckDB threads (default: all cores).")
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking/registry URI (default: SQLite under home)."
+    )
     max_invalid_share: float | None = Field(
         None, ge=0, le=1, description="Override the use case's tolerated invalid-row share."
     )

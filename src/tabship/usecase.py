@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tabship.data.contract import ContractSpec
 from tabship.errors import UseCaseError
+from tabship.training.spec import TrainingSpec
 
 DECLARATION = "usecase.yaml"
 
@@ -55,6 +56,7 @@ class UseCase(_Strict):
     source: SourceSpec = SourceSpec()
     contract: ContractSpec
     feature_view: FeatureViewSpec
+    training: TrainingSpec | None = None
     folder: Path
 
     def load_callable(self, ref: str) -> Callable[..., Any]:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from tabship.cli import data, features
+from tabship.cli import data, features, models, train
 from tabship.cli.context import console_err, make_context
 from tabship.errors import TabshipError
 
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.callback()(make_context)
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
+app.add_typer(models.app, name="models")
+app.registered_commands += train.app.registered_commands
 
 
 def main() -> None:

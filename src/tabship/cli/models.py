@@ -1,0 +1,111 @@
+"""``tabship models``: the registry, and the manual approval gate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tabship.cli.context import console, get
+
+app = typer.Typer(
+    help="Model registry: list versions, approve or reject them.", no_args_is_help=True
+)
+
+By = Annotated[str, typer.Option("--by", help="Who decides (recorded; required).")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (recorded; required).")]
+
+
+@app.command("approve")
+def approve_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name (the use case).")],
+    version: Annotated[str, typer.Argument(help="Version number (or an alias).")],
+    by: By = "",
+    reason: Reason = "",
+    override: Annotated[
+        bool, typer.Option(help="Approve despite failed gates (recorded).")
+    ] = False,
+) -> None:
+    """Make a version the champion: the only way it happens."""
+    from tabship.registry.approval import approve
+    from tabship.registry.client import Registry
+
+    decision = approve(Registry(get(ctx).settings), name, version, by, reason, override)
+    was = decision.previous_champion or "none"
+    console.print(
+        f"{name} version {version} is champion (was {was}); approved by {decision.by}"
+        f" at {decision.at}{' with override' if override else ''}"
+    )
+
+
+@app.command("reject")
+def reject_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name (the use case).")],
+    version: Annotated[str, typer.Argument(help="Version number (or an alias).")],
+    by: By = "",
+    reason: Reason = "",
+) -> None:
+    """Record that a person refused a version."""
+    from tabship.registry.approval import reject
+    from tabship.registry.client import Registry
+
+    decision = reject(Registry(get(ctx).settings), name, version, by, reason)
+    console.print(f"{name} version {version} rejected by {decision.by} at {decision.at}")
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Model name (default: all).")] = None,
+) -> None:
+    """Versions, aliases, gate results and approval history."""
+    from tabship.registry.client import Registry
+
+    registry = Registry(get(ctx).settings)
+    for model in [name] if name else registry.names():
+        aliases = registry.aliases(model)
+        by_version: dict[str, list[str]] = {}
+        for alias, version in aliases.items():
+            by_version.setdefault(str(version), []).append(alias)
+        table = Table(
+            "version",
+            "aliases",
+            "family",
+            "PR-AUC",
+            "ROC-AUC",
+            "gates",
+            "approval",
+            title=f"model {model}",
+        )
+        for mv in registry.versions(model):
+            tags = mv.tags
+            gates = (
+                "passed"
+                if tags.get("gates.passed") == "true"
+                else f"FAILED: {tags.get('gates.failed', '?')}"
+            )
+            approval = tags.get("approval.status", "")
+            if approval in ("approved", "rejected"):
+                approval += f" by {tags.get('approval.by')} ({tags.get('approval.reason')})"
+            table.add_row(
+                str(mv.version),
+                ", ".join(by_version.get(str(mv.version), [])),
+                tags.get("family", ""),
+                _num(tags.get("metric.pr_auc")),
+                _num(tags.get("metric.roc_auc")),
+                gates,
+                approval,
+            )
+        console.print(table)
+        for event in registry.history(model):
+            console.print(
+                f"  {event['at']} {event['action']} v{event['version']} by {event['by']}"
+                f"{' (override)' if event.get('override') else ''}: {event['reason']}"
+            )
+
+
+def _num(value: str | None) -> str:
+    return "" if value is None else f"{float(value):.4f}"

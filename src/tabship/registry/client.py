@@ -1,0 +1,98 @@
+"""The model registry: MLflow's, on a local SQLite file by default or any MLflow server.
+
+Versions are addressed by name and number; the aliases ``challenger`` (newest candidate)
+and ``champion`` (approved, serving) point at them. Only ``approval.approve`` moves
+``champion``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tabship.errors import StoreError
+from tabship.settings import Settings
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+HISTORY_TAG = "approval.history"
+_HISTORY_CHARS = 4000
+
+
+def tracking_uri(settings: Settings) -> str:
+    if settings.tracking_uri:
+        return settings.tracking_uri
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(settings.home / 'mlflow.db').resolve()}"
+
+
+def artifact_root(settings: Settings) -> str:
+    return (settings.home / "mlartifacts").resolve().as_uri()
+
+
+class Registry:
+    """Thin typed access to the MLflow model registry."""
+
+    def __init__(self, settings: Settings) -> None:
+        from mlflow.tracking import MlflowClient
+
+        uri = tracking_uri(settings)
+        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def version(self, name: str, version: str | int) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(name, str(version))
+        except MlflowException as exc:
+            raise StoreError(f"model '{name}' has no version {version}") from exc
+
+    def resolve(self, name: str, version_or_alias: str) -> Any:
+        """A version by number, or by alias (``challenger``)."""
+        if version_or_alias.isdigit():
+            return self.version(name, version_or_alias)
+        found = self.alias(name, version_or_alias)
+        if found is None:
+            raise StoreError(f"model '{name}' has no version or alias '{version_or_alias}'")
+        return found
+
+    def versions(self, name: str) -> list[Any]:
+        found = self.client.search_model_versions(f"name = '{name}'")
+        return sorted(found, key=lambda v: int(v.version))
+
+    def names(self) -> list[str]:
+        return sorted(m.name for m in self.client.search_registered_models())
+
+    def alias(self, name: str, alias: str) -> Any | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            return None
+
+    def aliases(self, name: str) -> dict[str, str]:
+        try:
+            model = self.client.get_registered_model(name)
+        except Exception as exc:
+            raise StoreError(f"no registered model '{name}'") from exc
+        return {alias: str(version) for alias, version in model.aliases.items()}
+
+    def set_alias(self, name: str, alias: str, version: str | int) -> None:
+        self.client.set_registered_model_alias(name, alias, str(version))
+
+    def tag_version(self, name: str, version: str | int, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, str(version), key, value)
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        model = self.client.get_registered_model(name)
+        raw = model.tags.get(HISTORY_TAG)
+        return list(json.loads(raw)) if raw else []
+
+    def append_history(self, name: str, event: dict[str, Any]) -> None:
+        events = [*self.history(name), event]
+        text = json.dumps(events)
+        while len(text) > _HISTORY_CHARS and len(events) > 1:  # MLflow caps tag values
+            events = events[1:]
+            text = json.dumps(events)
+        self.client.set_registered_model_tag(name, HISTORY_TAG, text)

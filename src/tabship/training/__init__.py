@@ -1,0 +1,1 @@
+"""Training: leak-free splits, in-fold resampling, search, threshold, evaluation."""

@@ -1,0 +1,70 @@
+"""Model pipelines: imputation and resampling live *inside*, so they are fitted on the
+training rows of each fold only, never on the rows that score them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from tabship.training.spec import Family
+
+
+def suggest(trial: optuna.Trial, family: Family) -> dict[str, Any]:
+    """The search space of one model family."""
+    if family == "random_forest":
+        return {
+            "n_estimators": trial.suggest_int("rf_n_estimators", 50, 200, step=50),
+            "max_depth": trial.suggest_int("rf_max_depth", 3, 12),
+            "min_samples_leaf": trial.suggest_int("rf_min_samples_leaf", 5, 200, log=True),
+            "max_features": trial.suggest_categorical("rf_max_features", ["sqrt", 0.6, 1.0]),
+        }
+    if family == "lightgbm":
+        return {
+            "n_estimators": trial.suggest_int("lgb_n_estimators", 50, 300, step=50),
+            "learning_rate": trial.suggest_float("lgb_learning_rate", 0.01, 0.2, log=True),
+            "num_leaves": trial.suggest_int("lgb_num_leaves", 7, 63, log=True),
+            "min_child_samples": trial.suggest_int("lgb_min_child_samples", 20, 400, log=True),
+            "subsample": trial.suggest_float("lgb_subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("lgb_colsample_bytree", 0.5, 1.0),
+            "reg_lambda": trial.suggest_float("lgb_reg_lambda", 1e-3, 10.0, log=True),
+        }
+    return {"C": trial.suggest_float("lr_C", 1e-3, 10.0, log=True)}
+
+
+def build(family: Family, params: dict[str, Any], imbalance: str, seed: int) -> Pipeline:
+    """impute → (scale) → (SMOTE) → model, with every random seed fixed."""
+    weight = "balanced" if imbalance == "class_weight" else None
+    steps: list[tuple[str, Any]] = [
+        ("impute", SimpleImputer(strategy="median", add_indicator=True))
+    ]
+    if family == "random_forest":
+        model: Any = RandomForestClassifier(
+            **params, class_weight=weight, random_state=seed, n_jobs=-1
+        )
+    elif family == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        model = LGBMClassifier(
+            **params,
+            subsample_freq=1,
+            class_weight=weight,
+            random_state=seed,
+            deterministic=True,
+            force_row_wise=True,
+            n_jobs=2,
+            verbose=-1,
+        )
+    else:
+        steps.append(("scale", StandardScaler()))
+        model = LogisticRegression(**params, class_weight=weight, max_iter=2000)
+    if imbalance == "smote":
+        steps.append(("smote", SMOTE(random_state=seed)))
+    steps.append(("model", model))
+    return Pipeline(steps)

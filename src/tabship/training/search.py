@@ -1,0 +1,107 @@
+"""Cross-validated hyper-parameter search over the declared model families (Optuna).
+
+Folds respect the split rule (a user's rows stay in one fold; time folds only look back),
+every sampler and model is seeded, and the out-of-fold scores of the best configuration
+are kept: the decision threshold is chosen on them, never on the test split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, TimeSeriesSplit
+
+from tabship.training import pipeline
+from tabship.training.spec import Family, TrainingSpec
+
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "average_precision": lambda y, p: float(average_precision_score(y, p)),
+    "roc_auc": lambda y, p: float(roc_auc_score(y, p)),
+}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    family: str
+    params: dict[str, Any]
+    cv_score: float
+    oof: np.ndarray
+    trials: list[dict[str, Any]]
+
+
+def folds(
+    frame: pd.DataFrame, y: np.ndarray, spec: TrainingSpec
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training/validation row positions of each fold."""
+    if spec.split.by == "group":
+        splitter = StratifiedGroupKFold(
+            n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed
+        )
+        return list(splitter.split(frame, y, groups=frame[spec.split.column]))
+    order = np.argsort(frame[spec.split.column].to_numpy(), kind="stable")
+    return [(order[a], order[b]) for a, b in TimeSeriesSplit(n_splits=spec.cv_folds).split(order)]
+
+
+def out_of_fold(
+    family: Family,
+    params: dict[str, Any],
+    x: pd.DataFrame,
+    y: np.ndarray,
+    cv: list[tuple[np.ndarray, np.ndarray]],
+    spec: TrainingSpec,
+    make: Callable[..., Any] = pipeline.build,
+) -> np.ndarray:
+    """Scores of every row from a model that never saw it (NaN where no fold scores it).
+
+    A fresh pipeline per fold: imputation and resampling are fitted on that fold's
+    training rows only.
+    """
+    oof = np.full(len(y), np.nan)
+    for train_idx, valid_idx in cv:
+        model = make(family, params, spec.imbalance, spec.seed)
+        model.fit(x.iloc[train_idx], y[train_idx])
+        oof[valid_idx] = model.predict_proba(x.iloc[valid_idx])[:, 1]
+    return oof
+
+
+def search(
+    frame: pd.DataFrame,
+    features: list[str],
+    target: str,
+    spec: TrainingSpec,
+    trials: int,
+    on_trial: Callable[[int, float], None] | None = None,
+) -> SearchResult:
+    """Best family and parameters by mean cross-validated ``spec.metric``."""
+    x, y = frame[features], frame[target].to_numpy().astype(int)
+    cv = folds(frame, y, spec)
+    score = METRICS[spec.metric]
+    cache: dict[int, np.ndarray] = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        family = cast(Family, trial.suggest_categorical("family", spec.families))
+        params = pipeline.suggest(trial, family)
+        oof = out_of_fold(family, params, x, y, cv, spec)
+        scored = ~np.isnan(oof)
+        value = score(y[scored], oof[scored])
+        cache[trial.number] = oof
+        if on_trial is not None:
+            on_trial(trial.number, value)
+        return value
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=spec.seed)
+    )
+    study.optimize(objective, n_trials=trials)
+    best = study.best_trial
+    family = str(best.params["family"])
+    params = {k.split("_", 1)[1]: v for k, v in best.params.items() if k != "family"}
+    history = [{"number": t.number, "value": t.value, **t.params} for t in study.trials]
+    return SearchResult(family, params, float(best.value or 0.0), cache[best.number], history)

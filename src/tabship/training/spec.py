@@ -1,0 +1,55 @@
+"""How a use case trains (``training:`` in its declaration)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Family = Literal["random_forest", "lightgbm", "logistic_regression"]
+DEFAULT_FAMILIES: tuple[Family, ...] = ("random_forest", "lightgbm")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitSpec(_Strict):
+    """Hold-out split: by group (no entity on both sides) or by time (test is the latest)."""
+
+    by: Literal["group", "time"] = "group"
+    column: str = Field(description="Entity column (group) or event-time column (time).")
+    test_size: float = Field(0.25, gt=0, lt=1)
+
+
+class CostSpec(_Strict):
+    """What a wrong decision costs, in the business's units: picks the threshold."""
+
+    false_negative: float = Field(5.0, gt=0, description="Cost of accepting a defaulter.")
+    false_positive: float = Field(1.0, gt=0, description="Cost of refusing a good client.")
+
+
+class GateSpec(_Strict):
+    """Checks a new version must pass before a person may approve it without --override."""
+
+    min_metrics: dict[str, float] = Field(default_factory=dict)
+    beat_baseline: list[str] = Field(default_factory=list, description="Metrics > baseline's.")
+    max_drop_vs_champion: dict[str, float] = Field(default_factory=dict)
+    max_model_mb: float | None = None
+    max_latency_ms: float | None = None
+
+
+class TrainingSpec(_Strict):
+    task: Literal["classification"] = "classification"
+    split: SplitSpec
+    families: list[Family] = Field(default_factory=lambda: list(DEFAULT_FAMILIES))
+    imbalance: Literal["smote", "class_weight", "none"] = "class_weight"
+    cv_folds: int = Field(3, ge=2)
+    trials: int = Field(20, ge=1)
+    search_rows: int | None = Field(
+        None, ge=1000, description="Search on a group-preserving sample of this many rows."
+    )
+    metric: Literal["average_precision", "roc_auc"] = "average_precision"
+    cost: CostSpec = CostSpec()
+    gates: GateSpec = GateSpec()
+    seed: int = 42

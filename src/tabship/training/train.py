@@ -1,0 +1,297 @@
+"""One training run: feature-table version → split → search → threshold → fit →
+evaluate → track in MLflow → register as ``challenger`` with its gate results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pickle
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabship.errors import TabshipError, UseCaseError
+from tabship.registry.client import CHALLENGER, CHAMPION, Registry, artifact_root, tracking_uri
+from tabship.registry.gates import GateResult, as_dicts, check
+from tabship.settings import Settings
+from tabship.stores.offline import OfflineStore
+from tabship.training import pipeline, report
+from tabship.training.baseline import notebook_baseline
+from tabship.training.evaluate import evaluate, plot
+from tabship.training.search import search
+from tabship.training.split import holdout
+from tabship.training.threshold import choose
+from tabship.usecase import UseCase
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    model_name: str
+    version: str
+    family: str
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    gates: list[GateResult]
+    report: str
+    feature_version: int
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+
+def load_training_frame(
+    usecase: UseCase, settings: Settings, version: int | None
+) -> tuple[pd.DataFrame, int, dict[str, str]]:
+    """The declared feature-table version as a frame, with its version and lineage."""
+    if usecase.target is None:
+        raise UseCaseError(f"{usecase.name} declares no target")
+    offline = OfflineStore(settings.offline_dir)
+    delta = offline.open(usecase.name, "features", version)
+    columns = list(
+        dict.fromkeys(
+            [
+                usecase.entity,
+                usecase.event_time,
+                usecase.row_key,
+                *usecase.feature_view.features,
+                usecase.target,
+            ]
+        )
+    )
+    frame = delta.to_pyarrow_dataset().to_table(columns=columns).to_pandas()
+    frame = frame.sort_values(usecase.row_key, kind="stable").reset_index(drop=True)
+    # Features as floats: any of them may be missing at serving time, and a model's input
+    # schema must say so (integer columns cannot hold a missing value).
+    frame[usecase.feature_view.features] = frame[usecase.feature_view.features].astype("float64")
+    labels = frame[usecase.target].dropna().unique()
+    if len(labels) < 2:
+        raise TabshipError(
+            f"target '{usecase.target}' has a single class ({labels.tolist()}) in feature "
+            f"version {delta.version()}: nothing to learn"
+        )
+    return frame, delta.version(), offline.lineage(usecase.name, "features", delta.version())
+
+
+def _sample_groups(frame: pd.DataFrame, column: str, rows: int | None, seed: int) -> pd.DataFrame:
+    """Whole entities, at random, until ``rows`` rows (the search's working set)."""
+    if rows is None or len(frame) <= rows:
+        return frame
+    groups = frame[column].unique()
+    order = np.random.default_rng(seed).permutation(groups)
+    sizes = frame.groupby(column).size().reindex(order).to_numpy()
+    keep = order[: int(np.searchsorted(np.cumsum(sizes), rows)) + 1]
+    return frame[frame[column].isin(keep)].reset_index(drop=True)
+
+
+def _latency_ms(model: Any, row: pd.DataFrame, calls: int = 200) -> float:
+    model.predict_proba(row)
+    timings = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        model.predict_proba(row)
+        timings.append(time.perf_counter() - start)
+    return float(np.median(timings) * 1000)
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _declaration_hash(usecase: UseCase) -> str:
+    return hashlib.sha256((usecase.folder / "usecase.yaml").read_bytes()).hexdigest()[:16]
+
+
+def train(
+    usecase: UseCase,
+    settings: Settings,
+    feature_version: int | None = None,
+    trials: int | None = None,
+    step: Progress = lambda _: None,
+    on_trial: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    spec = usecase.training
+    if spec is None:
+        raise UseCaseError(f"{usecase.name} declares no training section")
+    features, target = usecase.feature_view.features, str(usecase.target)
+    step("reading the feature table")
+    frame, version, lineage = load_training_frame(usecase, settings, feature_version)
+    split = holdout(frame, spec.split, spec.seed)
+    working = _sample_groups(split.train, spec.split.column, spec.search_rows, spec.seed)
+    step(f"searching ({trials or spec.trials} trials, {len(working):,} rows)")
+    found = search(working, features, target, spec, trials or spec.trials, on_trial)
+    scored = ~np.isnan(found.oof)
+    threshold = choose(working[target].to_numpy()[scored], found.oof[scored], spec.cost)
+    step(f"fitting {found.family} on {len(split.train):,} rows")
+    model = pipeline.build(found.family, found.params, spec.imbalance, spec.seed)  # type: ignore[arg-type]
+    model.fit(split.train[features], split.train[target].astype(int))
+    # Serving scores one row at a time: a thread pool per call costs more than it saves.
+    model.named_steps["model"].set_params(n_jobs=1)
+    proba = model.predict_proba(split.test[features])[:, 1]
+    y_test = split.test[target].astype(int).to_numpy()
+    evaluation = evaluate(y_test, proba, threshold.value, spec.cost)
+    step("scoring the notebook's protocol")
+    baseline = notebook_baseline(
+        split.train, split.test, features, usecase.entity, target, spec.seed
+    )
+    model_mb = len(pickle.dumps(model)) / 2**20
+    latency = _latency_ms(model, split.test[features].iloc[:1])
+    registry = Registry(settings)
+    champion = registry.alias(usecase.name, CHAMPION) if usecase.name in registry.names() else None
+    champion_metrics = (
+        {
+            k.removeprefix("metric."): float(v)
+            for k, v in champion.tags.items()
+            if k.startswith("metric.")
+        }
+        if champion is not None
+        else None
+    )
+    gates = check(
+        spec.gates, evaluation.metrics, baseline.honest, champion_metrics, model_mb, latency
+    )
+    step("tracking and registering")
+    return _track(
+        usecase,
+        settings,
+        registry,
+        model,
+        split.test[features],
+        y_test,
+        proba,
+        evaluation,
+        baseline,
+        gates,
+        found,
+        threshold.value,
+        version,
+        lineage,
+        model_mb,
+        latency,
+    )
+
+
+def _track(
+    usecase: UseCase,
+    settings: Settings,
+    registry: Registry,
+    model: Any,
+    x_test: pd.DataFrame,
+    y_test: np.ndarray,
+    proba: np.ndarray,
+    evaluation: Any,
+    baseline: Any,
+    gates: list[GateResult],
+    found: Any,
+    threshold: float,
+    version: int,
+    lineage: dict[str, str],
+    model_mb: float,
+    latency: float,
+) -> TrainResult:
+    import mlflow
+    from mlflow.models import infer_signature
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+    mlflow.set_tracking_uri(tracking_uri(settings))
+    experiment = mlflow.get_experiment_by_name(usecase.name)
+    experiment_id = (
+        experiment.experiment_id
+        if experiment is not None
+        else mlflow.create_experiment(
+            usecase.name, artifact_location=f"{artifact_root(settings)}/{usecase.name}"
+        )
+    )
+    spec = usecase.training
+    assert spec is not None
+    tags = {
+        "feature_table_version": str(version),
+        "raw_data_version": lineage.get("raw_version", ""),
+        "feature_code_version": lineage.get("code_version", ""),
+        "git_commit": _git_commit(),
+        "declaration_hash": _declaration_hash(usecase),
+        "family": found.family,
+    }
+    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags(tags)
+        mlflow.log_params(
+            {
+                "family": found.family,
+                **found.params,
+                "threshold": threshold,
+                "imbalance": spec.imbalance,
+                "seed": spec.seed,
+            }
+        )
+        mlflow.log_metrics({f"test_{k}": v for k, v in evaluation.metrics.items()})
+        mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.honest.items()})
+        mlflow.log_metrics(
+            {"cv_score": found.cv_score, "model_mb": model_mb, "latency_ms": latency}
+        )
+        folder = Path(tmp)
+        plot(y_test, proba, evaluation, folder)
+        text = report.markdown(
+            f"{usecase.name}: training run {run.info.run_id}",
+            {"model family": found.family, "feature table version": version, **tags},
+            evaluation,
+            baseline,
+            gates,
+            found.cv_score,
+            spec.metric,
+        )
+        (folder / "report.md").write_text(text)
+        (folder / "search_trials.json").write_text(json.dumps(found.trials, default=str, indent=1))
+        mlflow.log_artifacts(str(folder), artifact_path="report")
+        example = x_test.iloc[:5]
+        warnings.filterwarnings("ignore", message="Saving scikit-learn models in the pickle")
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(example, model.predict_proba(example)[:, 1]),
+            input_example=example,
+            serialization_format="cloudpickle",
+            pip_requirements=["scikit-learn", "imbalanced-learn", "lightgbm", "cloudpickle"],
+        )
+        registered = mlflow.register_model(info.model_uri, usecase.name, tags={**tags})
+    version_tags = {
+        **{f"metric.{k}": str(v) for k, v in evaluation.metrics.items()},
+        "threshold": str(threshold),
+        "features": json.dumps(usecase.feature_view.features),
+        "gates": json.dumps(as_dicts(gates)),
+        "gates.passed": str(all(g.passed for g in gates)).lower(),
+        "gates.failed": "; ".join(g.name for g in gates if not g.passed),
+        "run_id": run.info.run_id,
+        "approval.status": "pending",
+    }
+    registry.tag_version(usecase.name, registered.version, version_tags)
+    registry.set_alias(usecase.name, CHALLENGER, registered.version)
+    return TrainResult(
+        run.info.run_id,
+        usecase.name,
+        str(registered.version),
+        found.family,
+        evaluation.metrics,
+        baseline.honest,
+        gates,
+        text,
+        version,
+    )
