@@ -12,7 +12,7 @@ DEMO_ROWS ?= 200000
 export TABSHIP_HOME ?= $(CURDIR)/.tabship
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ demo: venv ## generate data, build features, materialise, train, approve, list t
 	$(BIN)/tabship models list $(USECASE)
 	$(BIN)/tabship models approve $(USECASE) challenger --by $(DEMO_USER) --reason "demo: reviewed the evaluation report"
 	$(BIN)/tabship models list $(USECASE)
+
+docs-training: venv ## copy the demo champion's evaluation report into docs/training.md
+	$(BIN)/tabship models report $(USECASE) champion --out docs/training
+	cat docs/training-intro.md docs/training/report/report.md > docs/training.md
+	sed -i 's#(evaluation.png)#(training/report/evaluation.png)#' docs/training.md
 
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check .

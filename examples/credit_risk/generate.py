@@ -25,7 +25,7 @@ FIRST_LOAN_DAY = dt.date(2019, 1, 1)
 LOAN_DAYS = 730
 FIRST_USER_ID = 5_008_804
 CHUNK_ROWS = 400_000
-DEFAULT_LOGIT = -4.92  # gives ~1.49% defaults with the risk terms below
+DEFAULT_LOGIT = -5.32  # gives ~1.49% defaults with the risk terms below
 
 INCOME_TYPES = (
     ["Working", "Commercial associate", "Pensioner", "State servant", "Student"],
@@ -146,11 +146,11 @@ def _users(rng: np.random.Generator, first_id: int, n: int) -> dict[str, np.ndar
     # Risk partly visible in the features (young, new in the job, no car) and partly not.
     risk = (
         rng.normal(0.0, 0.8, n)
-        + 0.5 * (income < 120_000)
-        + 1.0 * (age_days < 30 * 365)
-        + 0.5 * (age_days < 25 * 365)
-        + 0.8 * ((tenure < 2 * 365) & ~pensioner)
-        - 0.5 * owns_car
+        + 0.6 * (income < 120_000)
+        + 1.4 * (age_days < 30 * 365)
+        + 0.8 * (age_days < 25 * 365)
+        + 1.2 * ((tenure < 2 * 365) & ~pensioner)
+        - 0.7 * owns_car
         - 0.3 * owns_realty
     )
     return {

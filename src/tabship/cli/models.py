@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,7 +36,7 @@ def approve_cmd(
     decision = approve(Registry(get(ctx).settings), name, version, by, reason, override)
     was = decision.previous_champion or "none"
     console.print(
-        f"{name} version {version} is champion (was {was}); approved by {decision.by}"
+        f"{name} version {decision.version} is champion (was {was}); approved by {decision.by}"
         f" at {decision.at}{' with override' if override else ''}"
     )
 
@@ -53,7 +54,7 @@ def reject_cmd(
     from tabship.registry.client import Registry
 
     decision = reject(Registry(get(ctx).settings), name, version, by, reason)
-    console.print(f"{name} version {version} rejected by {decision.by} at {decision.at}")
+    console.print(f"{name} version {decision.version} rejected by {decision.by} at {decision.at}")
 
 
 @app.command("list")
@@ -109,3 +110,25 @@ def list_cmd(
 
 def _num(value: str | None) -> str:
     return "" if value is None else f"{float(value):.4f}"
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name (the use case).")],
+    version: Annotated[str, typer.Argument(help="Version number (or an alias).")],
+    out: Annotated[Path, typer.Option(help="Folder to copy the evaluation report into.")],
+) -> None:
+    """Copy a version's evaluation report (Markdown and plots) out of the tracking store."""
+    import mlflow
+
+    from tabship.registry.client import Registry, tracking_uri
+
+    c = get(ctx)
+    mv = Registry(c.settings).resolve(name, version)
+    mlflow.set_tracking_uri(tracking_uri(c.settings))
+    out.mkdir(parents=True, exist_ok=True)
+    folder = mlflow.artifacts.download_artifacts(
+        run_id=mv.run_id, artifact_path="report", dst_path=str(out)
+    )
+    console.print(f"report of {name} version {mv.version} in {folder}")

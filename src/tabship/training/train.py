@@ -251,7 +251,7 @@ def _track(
         plot(y_test, proba, evaluation, folder)
         text = report.markdown(
             f"{usecase.name}: training run {run.info.run_id}",
-            {"model family": found.family, "feature table version": version, **tags},
+            tags,
             evaluation,
             baseline,
             gates,
