@@ -12,7 +12,7 @@ DEMO_ROWS ?= 200000
 export TABSHIP_HOME ?= $(CURDIR)/.tabship
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training bench-training
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -67,7 +67,10 @@ test: venv ## lint, type check, then every test (starts Redis itself where none 
 bench-features: venv ## 10M-row feature pipeline vs DuckDB, pandas and the notebook loop
 	$(BIN)/python bench/bench_features.py
 
-bench: bench-features ## every benchmark; results in docs/benchmarks.md
+bench-training: venv ## 1M loans, 20-trial search, stage by stage
+	$(BIN)/python -m bench.bench_training
+
+bench: bench-features bench-training ## every benchmark; results in docs/benchmarks.md
 
 clean: ## remove local state and environments
 	rm -rf .tabship $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

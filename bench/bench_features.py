@@ -97,7 +97,12 @@ def _fit_quadratic(samples: list[tuple[int, float]]) -> tuple[float, float]:
 
 
 def _source(rows: int) -> Path:
-    path = WORK / f"loans-{rows}" / "loans.parquet"
+    """Generated loans, cached per size and per version of the generator."""
+    import hashlib
+
+    generator = REPO / "examples" / "credit_risk" / "generate.py"
+    tag = hashlib.sha256(generator.read_bytes()).hexdigest()[:8]
+    path = WORK / f"loans-{rows}-{tag}" / "loans.parquet"
     if not path.exists():
         sys.path.insert(0, str(REPO / "examples" / "credit_risk"))
         from generate import generate

@@ -163,6 +163,16 @@ def test_unknown_use_case(cli, settings: Settings) -> None:  # type: ignore[no-u
     _assert_one_line_error(cli("features", "build", "nope"), "unknown use case 'nope'", settings)
 
 
+def test_unknown_use_case_for_training(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    _assert_one_line_error(cli("train", "nope"), "unknown use case 'nope'", settings)
+
+
+def test_training_before_any_feature_build(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    _assert_one_line_error(
+        cli("train", "credit_risk"), "no features table for 'credit_risk'", settings
+    )
+
+
 def test_unknown_entity(cli, settings: Settings, loans: Path) -> None:  # type: ignore[no-untyped-def]
     assert cli("features", "build", "credit_risk", "--data", str(loans)).code == 0
     assert cli("features", "materialize", "credit_risk").code == 0
