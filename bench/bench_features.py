@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work"
-DOC = REPO / "docs" / "benchmarks.md"
 MEMORY_LIMIT = "1500MB"
 SECTION = "## Feature pipeline (credit_risk)"
 
@@ -240,16 +241,8 @@ def _write(
         f"{per_500k:.1f} s per 500k users.",
         "",
     ]
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-        text = head + "\n".join(lines) + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(lines)
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
+    doc = write_section(SECTION, lines[1:])
+    print(f"wrote {doc}")
 
 
 if __name__ == "__main__":

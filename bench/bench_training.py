@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work"
-DOC = REPO / "docs" / "benchmarks.md"
 SECTION = "## Training (credit_risk)"
 
 
@@ -91,15 +92,8 @@ def main() -> None:
         "single unsearched, leaky fit.",
         "",
     ]
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-        text = head + "\n".join(lines) + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(lines)
-    DOC.write_text(text)
-    print(f"total {total:.1f} s; wrote {DOC}")
+    doc = write_section(SECTION, lines[1:])
+    print(f"total {total:.1f} s; wrote {doc}")
 
 
 if __name__ == "__main__":
