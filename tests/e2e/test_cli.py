@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -72,91 +73,81 @@ def _assert_one_line_error(out: Outcome, needle: str, settings: Settings) -> Non
     assert not (settings.offline_dir / "credit_risk").exists()
 
 
-def _valid_table(loans: Path) -> pa.Table:
-    return pq.read_table(loans).slice(0, 2000)
+def _with_column(loans: Path, name: str, values: pa.Array | None) -> pa.Table:
+    """2,000 valid loans with one column replaced (or dropped when ``values`` is None)."""
+    table = pq.read_table(loans).slice(0, 2000)
+    if values is None:
+        return table.drop_columns([name])
+    return table.set_column(table.schema.get_field_index(name), name, values)
 
 
-def test_missing_column(cli, settings: Settings, loans: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "x.parquet"
-    pq.write_table(_valid_table(loans).drop_columns(["loan_amount"]), path)
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)),
-        "missing column(s): loan_amount",
-        settings,
-    )
+def _write_parquet(table: pa.Table) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        pq.write_table(table, folder / "loans.parquet")
+        return folder / "loans.parquet"
+
+    return write
 
 
-def test_wrong_type(cli, settings: Settings, loans: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    table = _valid_table(loans)
-    table = table.set_column(
-        table.schema.get_field_index("loan_date"), "loan_date", pa.array([True] * table.num_rows)
-    )
-    path = tmp_path / "x.parquet"
-    pq.write_table(table, path)
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)),
-        "column 'loan_date' has type boolean, expected date",
-        settings,
-    )
+def _write_bytes(name: str, content: bytes) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        (folder / name).write_bytes(content)
+        return folder / name
+
+    return write
 
 
-def test_text_that_is_not_a_number_everywhere(
-    cli, settings: Settings, loans: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    table = _valid_table(loans)
-    index = table.schema.get_field_index("loan_amount")
-    table = table.set_column(index, "loan_amount", pa.array(["n/a"] * table.num_rows))
-    path = tmp_path / "x.parquet"
-    pq.write_table(table, path)
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)),
-        "loan_amount:type (2,000)",
-        settings,
-    )
-
-
-def test_empty_file(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "loans.csv"
-    path.write_text("")
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)), "is empty", settings
-    )
-
-
-def test_header_only_csv(cli, settings: Settings, loans: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "loans.csv"
-    path.write_text(",".join(pq.read_schema(loans).names) + "\n")
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)), "has no rows", settings
-    )
-
-
-def test_nonexistent_path(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(tmp_path / "nope.parquet")),
-        "no such file or folder",
-        settings,
-    )
-
-
-def test_not_csv_or_parquet(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "loans.xlsx"
-    path.write_bytes(b"PK\x03\x04 not a table")
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)),
-        "is not a CSV or Parquet file",
-        settings,
-    )
-
-
-def test_parquet_name_on_other_content(cli, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "loans.parquet"
-    path.write_text("id,loan_date\n1,2020-01-01\n")
-    _assert_one_line_error(
-        cli("features", "build", "credit_risk", "--data", str(path)),
-        "is not a Parquet file",
-        settings,
-    )
+@pytest.mark.parametrize(
+    ("make_source", "needle"),
+    [
+        pytest.param(
+            lambda loans: _write_parquet(_with_column(loans, "loan_amount", None)),
+            "missing column(s): loan_amount",
+            id="missing-column",
+        ),
+        pytest.param(
+            lambda loans: _write_parquet(_with_column(loans, "loan_date", pa.array([True] * 2000))),
+            "column 'loan_date' has type boolean, expected date",
+            id="wrong-type",
+        ),
+        pytest.param(
+            lambda loans: _write_parquet(
+                _with_column(loans, "loan_amount", pa.array(["n/a"] * 2000))
+            ),
+            "loan_amount:type (2,000)",
+            id="text-instead-of-numbers",
+        ),
+        pytest.param(lambda loans: _write_bytes("loans.csv", b""), "is empty", id="empty-file"),
+        pytest.param(
+            lambda loans: _write_bytes(
+                "loans.csv", (",".join(pq.read_schema(loans).names) + "\n").encode()
+            ),
+            "has no rows",
+            id="header-only-csv",
+        ),
+        pytest.param(
+            lambda loans: lambda folder: folder / "nope.parquet",
+            "no such file or folder",
+            id="nonexistent-path",
+        ),
+        pytest.param(
+            lambda loans: _write_bytes("loans.xlsx", b"PK\x03\x04 not a table"),
+            "is not a CSV or Parquet file",
+            id="not-csv-or-parquet",
+        ),
+        pytest.param(
+            lambda loans: _write_bytes("loans.parquet", b"id,loan_date\n1,2020-01-01\n"),
+            "is not a Parquet file",
+            id="parquet-name-on-csv-bytes",
+        ),
+    ],
+)
+def test_bad_source_is_a_one_line_error_and_writes_nothing(  # type: ignore[no-untyped-def]
+    cli, settings: Settings, loans: Path, tmp_path: Path, make_source, needle: str
+) -> None:
+    path = make_source(loans)(tmp_path)
+    out = cli("features", "build", "credit_risk", "--data", str(path))
+    _assert_one_line_error(out, needle, settings)
 
 
 def test_unknown_use_case(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]

@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tabship.errors import UseCaseError
-from tabship.features.build import FEATURES_TABLE, build_features
+from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
 from tabship.settings import Settings
-from tabship.stores.offline import OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, OfflineStore
 from tabship.usecase import load_usecase
 
 DECLARATION = """

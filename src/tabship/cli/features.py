@@ -182,8 +182,7 @@ def history_cmd(
     use_case: Annotated[str, typer.Argument(help="Use-case name.")],
 ) -> None:
     """List the versions of the feature table with their lineage."""
-    from tabship.features.build import FEATURES_TABLE
-    from tabship.stores.offline import OfflineStore
+    from tabship.stores.offline import FEATURES_TABLE, OfflineStore
 
     c = get(ctx)
     usecase = c.usecase(use_case)

@@ -14,6 +14,8 @@ app = typer.Typer(
     help="Model registry: list versions, approve or reject them.", no_args_is_help=True
 )
 
+Name = Annotated[str, typer.Argument(help="Model name (the use case).")]
+Version = Annotated[str, typer.Argument(help="Version number (or an alias).")]
 By = Annotated[str, typer.Option("--by", help="Who decides (recorded; required).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded; required).")]
 
@@ -21,8 +23,8 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded; required).
 @app.command("approve")
 def approve_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name (the use case).")],
-    version: Annotated[str, typer.Argument(help="Version number (or an alias).")],
+    name: Name,
+    version: Version,
     by: By = "",
     reason: Reason = "",
     override: Annotated[
@@ -44,8 +46,8 @@ def approve_cmd(
 @app.command("reject")
 def reject_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name (the use case).")],
-    version: Annotated[str, typer.Argument(help="Version number (or an alias).")],
+    name: Name,
+    version: Version,
     by: By = "",
     reason: Reason = "",
 ) -> None:
@@ -115,8 +117,8 @@ def _num(value: str | None) -> str:
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name (the use case).")],
-    version: Annotated[str, typer.Argument(help="Version number (or an alias).")],
+    name: Name,
+    version: Version,
     out: Annotated[Path, typer.Option(help="Folder to copy the evaluation report into.")],
 ) -> None:
     """Copy a version's evaluation report (Markdown and plots) out of the tracking store."""

@@ -42,10 +42,6 @@ class CheckedTable:
         return replace(self, duplicates={**self.duplicates, column: found})
 
     @property
-    def rule_names(self) -> list[str]:
-        return [*self.rules, *(f"{c}:unique" for c in self.duplicates)]
-
-    @property
     def is_invalid(self) -> ir.BooleanValue:
         out: ir.BooleanValue = ibis.literal(False)
         for broken in self.rules.values():

@@ -24,11 +24,9 @@ from tabship.data.rules import CheckedTable, Duplicates, apply_contract, duplica
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
 from tabship.features.engine import Engine
-from tabship.stores.offline import OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
 from tabship.usecase import UseCase
 
-FEATURES_TABLE = "features"
-QUARANTINE_TABLE = "quarantine"
 Step = Callable[[str], None]
 
 

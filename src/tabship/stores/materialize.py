@@ -15,11 +15,10 @@ import duckdb
 import pyarrow.dataset as pads
 
 from tabship.settings import Settings
-from tabship.stores.offline import OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, OfflineStore
 from tabship.stores.online.base import OnlineStore
 from tabship.usecase import UseCase
 
-FEATURES_TABLE = "features"
 CHUNK_ROWS = 50_000
 
 
@@ -30,10 +29,6 @@ class MaterializeResult:
     rows: int
     skipped: bool
     seconds: float
-
-
-def snapshot_version(table_version: int) -> str:
-    return f"v{table_version}"
 
 
 def _quote(name: str) -> str:
@@ -73,7 +68,7 @@ def materialize(
     """Make the online snapshot of ``version`` (latest by default) live; skip if it already is."""
     started = time.perf_counter()
     delta = offline.open(usecase.name, FEATURES_TABLE, version)
-    wanted = snapshot_version(delta.version())
+    wanted = f"v{delta.version()}"
     live = online.snapshot(usecase.name)
     if live is not None and live.version == wanted and not force:
         return MaterializeResult(usecase.name, wanted, live.rows, True, 0.0)

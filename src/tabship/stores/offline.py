@@ -21,6 +21,8 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 from tabship.errors import StoreError
 
 LINEAGE_PREFIX = "tabship."
+FEATURES_TABLE = "features"
+QUARANTINE_TABLE = "quarantine"
 
 
 class OfflineStore:

@@ -23,7 +23,7 @@ from tabship.errors import TabshipError, UseCaseError
 from tabship.registry.client import CHALLENGER, CHAMPION, Registry, artifact_root, tracking_uri
 from tabship.registry.gates import GateResult, as_dicts, check
 from tabship.settings import Settings
-from tabship.stores.offline import OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, OfflineStore
 from tabship.training import pipeline, report
 from tabship.training.baseline import notebook_baseline
 from tabship.training.evaluate import evaluate, plot
@@ -59,7 +59,7 @@ def load_training_frame(
     if usecase.target is None:
         raise UseCaseError(f"{usecase.name} declares no target")
     offline = OfflineStore(settings.offline_dir)
-    delta = offline.open(usecase.name, "features", version)
+    delta = offline.open(usecase.name, FEATURES_TABLE, version)
     columns = list(
         dict.fromkeys(
             [
@@ -82,7 +82,7 @@ def load_training_frame(
             f"target '{usecase.target}' has a single class ({labels.tolist()}) in feature "
             f"version {delta.version()}: nothing to learn"
         )
-    return frame, delta.version(), offline.lineage(usecase.name, "features", delta.version())
+    return frame, delta.version(), offline.lineage(usecase.name, FEATURES_TABLE, delta.version())
 
 
 def _sample_groups(frame: pd.DataFrame, column: str, rows: int | None, seed: int) -> pd.DataFrame:

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pytest
 
 from tabship.data.generate import generate
-from tabship.features.build import FEATURES_TABLE, QUARANTINE_TABLE, build_features
+from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine, SparkEngine
 from tabship.settings import Settings
-from tabship.stores.offline import OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
 from tabship.usecase import UseCase
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

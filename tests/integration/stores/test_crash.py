@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tabship.data.generate import generate
-from tabship.features.build import FEATURES_TABLE, build_features
+from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
 from tabship.settings import Settings
 from tabship.stores.materialize import materialize
-from tabship.stores.offline import OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, OfflineStore
 from tabship.stores.online import open_online_store
 from tabship.usecase import UseCase
 
