@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EngineName = Literal["duckdb", "spark"]
@@ -40,6 +40,25 @@ class Settings(BaseSettings):
         None, ge=0, le=1, description="Override the use case's tolerated invalid-row share."
     )
 
+    api_key: SecretStr | None = Field(
+        None, description="Key for admin routes (X-API-Key); admin routes are closed without it."
+    )
+    poll_interval: float = Field(
+        5.0, gt=0, description="Seconds between registry syncs and model-repository checks."
+    )
+    predlog_flush_interval: float = Field(
+        1.0, gt=0, description="Seconds of predictions a killed server may lose at most."
+    )
+    hide_input_values: bool = Field(
+        False, description="Never echo request values in error messages."
+    )
+    serve_max_versions: int = Field(
+        5, ge=1, description="Newest versions kept loaded per model, besides aliased ones."
+    )
+    swap_drain_seconds: float = Field(
+        10.0, ge=0, description="Longest wait for in-flight requests before unloading a version."
+    )
+
     @property
     def offline_dir(self) -> Path:
         return self.home / "offline"
@@ -51,6 +70,14 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.home / "serving"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.home / "predictions"
 
     @property
     def scratch_dir(self) -> Path:

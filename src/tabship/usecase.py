@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tabship.data.contract import ContractSpec
 from tabship.errors import UseCaseError
+from tabship.serving.spec import ServingSpec
 from tabship.training.spec import TrainingSpec
 
 DECLARATION = "usecase.yaml"
@@ -57,6 +58,7 @@ class UseCase(_Strict):
     contract: ContractSpec
     feature_view: FeatureViewSpec
     training: TrainingSpec | None = None
+    serving: ServingSpec = ServingSpec()
     folder: Path
 
     def load_callable(self, ref: str) -> Callable[..., Any]:

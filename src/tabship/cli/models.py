@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from tabship.cli.context import console, get
+from tabship.settings import Settings
 
 app = typer.Typer(
     help="Model registry: list versions, approve or reject them.", no_args_is_help=True
@@ -35,12 +36,14 @@ def approve_cmd(
     from tabship.registry.approval import approve
     from tabship.registry.client import Registry
 
-    decision = approve(Registry(get(ctx).settings), name, version, by, reason, override)
+    registry = Registry(get(ctx).settings)
+    decision = approve(registry, name, version, by, reason, override)
     was = decision.previous_champion or "none"
     console.print(
         f"{name} version {decision.version} is champion (was {was}); approved by {decision.by}"
         f" at {decision.at}{' with override' if override else ''}"
     )
+    publish(get(ctx).settings, registry)
 
 
 @app.command("reject")
@@ -55,8 +58,28 @@ def reject_cmd(
     from tabship.registry.approval import reject
     from tabship.registry.client import Registry
 
-    decision = reject(Registry(get(ctx).settings), name, version, by, reason)
+    registry = Registry(get(ctx).settings)
+    decision = reject(registry, name, version, by, reason)
     console.print(f"{name} version {decision.version} rejected by {decision.by} at {decision.at}")
+    publish(get(ctx).settings, registry)
+
+
+@app.command("sync")
+def sync_cmd(ctx: typer.Context) -> None:
+    """Copy the registry's servable state into the local model repository now."""
+    publish(get(ctx).settings, None, quiet=False)
+
+
+def publish(settings: Settings, registry: Any, quiet: bool = True) -> None:
+    """Bring the serving repository up to date (running servers pick it up at their next
+    check; a server started next finds it at once)."""
+    from tabship.serving.sync import repository, sync_once
+
+    repo = repository(settings)
+    models = sync_once(settings, registry)
+    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+    if not quiet:
+        console.print(f"synced {', '.join(models) or 'no models'} into {repo.root}")
 
 
 @app.command("list")

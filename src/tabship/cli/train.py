@@ -29,6 +29,7 @@ def train_cmd(
 ) -> None:
     """Search, fit, evaluate and register a new version as `challenger`."""
     from tabship.cli.features import build_cmd
+    from tabship.cli.models import publish
     from tabship.training.train import train
 
     c = get(ctx)
@@ -64,6 +65,7 @@ def train_cmd(
     verdict = (
         "passed its gates" if result.gates_passed else "FAILED a gate (approval needs --override)"
     )
+    publish(c.settings, None)
     console.print(
         f"version {result.version} is now 'challenger' and {verdict}. To make it champion:\n"
         f"  tabship models approve {result.model_name} {result.version} --by NAME --reason TEXT"

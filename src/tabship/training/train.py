@@ -27,6 +27,7 @@ from tabship.stores.offline import FEATURES_TABLE, OfflineStore
 from tabship.training import pipeline, report
 from tabship.training.baseline import notebook_baseline
 from tabship.training.evaluate import evaluate, plot
+from tabship.training.export import write_bundle
 from tabship.training.search import search
 from tabship.training.split import holdout
 from tabship.training.threshold import choose
@@ -261,6 +262,17 @@ def _track(
         (folder / "report.md").write_text(text)
         (folder / "search_trials.json").write_text(json.dumps(found.trials, default=str, indent=1))
         mlflow.log_artifacts(str(folder), artifact_path="report")
+        exported = write_bundle(
+            folder / "serving",
+            model,
+            x_test.iloc[:5000],
+            threshold,
+            {"use_case": usecase.name, "entity": usecase.entity, "run_id": run.info.run_id},
+        )
+        mlflow.log_artifacts(str(folder / "serving"), artifact_path="serving")
+        mlflow.set_tag("runtime", "onnx" if exported.usable else "native")
+        if exported.max_abs_diff is not None:
+            mlflow.log_metric("onnx_max_abs_diff", exported.max_abs_diff)
         example = x_test.iloc[:5]
         warnings.filterwarnings("ignore", message="Saving scikit-learn models in the pickle")
         info = mlflow.sklearn.log_model(
@@ -281,6 +293,7 @@ def _track(
         "gates.failed": "; ".join(g.name for g in gates if not g.passed),
         "run_id": run.info.run_id,
         "approval.status": "pending",
+        "runtime": "onnx" if exported.usable else "native",
     }
     registry.tag_version(usecase.name, registered.version, version_tags)
     registry.set_alias(usecase.name, CHALLENGER, registered.version)

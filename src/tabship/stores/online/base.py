@@ -24,6 +24,14 @@ class Snapshot:
     written_at: str
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """Rows read from one snapshot, with that snapshot's version (None before any)."""
+
+    version: str | None
+    rows: list[str | None]
+
+
 class OnlineStore(ABC):
     """Latest feature rows by entity key."""
 
@@ -36,8 +44,12 @@ class OnlineStore(ABC):
         """Write ``(key, row_json)`` chunks as a new snapshot and make it live; returns rows."""
 
     @abstractmethod
+    def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
+        """The live JSON rows for ``keys`` (None where absent) and their snapshot's version,
+        read in one step so the version always describes the rows."""
+
     def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
-        """The live JSON rows for ``keys`` (None where absent), read from one snapshot."""
+        return self.lookup(use_case, keys).rows
 
     @abstractmethod
     def snapshot(self, use_case: str) -> Snapshot | None:

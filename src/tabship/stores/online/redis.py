@@ -16,13 +16,20 @@ from typing import Any
 
 import redis
 
-from tabship.stores.online.base import OnlineStore, Snapshot
+from tabship.stores.online.base import Lookup, OnlineStore, Snapshot
 
 _READ = """
 local live = redis.call('GET', KEYS[1])
 if not live then return {} end
-return redis.call('HMGET', live, unpack(ARGV))
+local rows = redis.call('HMGET', live, unpack(ARGV))
+table.insert(rows, 1, live)
+return rows
 """
+
+
+def _version_of(snapshot_hash: str) -> str:
+    """``<prefix>:<use case>:snapshot:<version>:<stamp>`` → ``<version>``."""
+    return snapshot_hash.split(":snapshot:", 1)[1].split(":", 1)[0]
 
 
 class RedisOnlineStore(OnlineStore):
@@ -75,13 +82,17 @@ class RedisOnlineStore(OnlineStore):
         if stale:
             self.client.unlink(*stale)
 
-    def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
+    def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
         if not keys:
-            return []
+            return Lookup(self._live_version(use_case), [])
         values: list[Any] = self._read(keys=[self._pointer(use_case)], args=list(keys))
         if not values:
-            return [None] * len(keys)
-        return [v if v is None else str(v) for v in values]
+            return Lookup(None, [None] * len(keys))
+        return Lookup(_version_of(str(values[0])), [v if v is None else str(v) for v in values[1:]])
+
+    def _live_version(self, use_case: str) -> str | None:
+        live = self.client.get(self._pointer(use_case))
+        return None if live is None else _version_of(str(live))
 
     def keys(self, use_case: str, limit: int) -> list[str]:
         live = self.client.get(self._pointer(use_case))

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tabship.stores.online.base import OnlineStore, Snapshot
+from tabship.stores.online.base import Lookup, OnlineStore, Snapshot
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_VARS = 900
@@ -75,20 +75,29 @@ class SQLiteOnlineStore(OnlineStore):
             raise
         return count
 
-    def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
+    def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
         con, live = self._con(), _table(use_case)
         found: dict[str, str] = {}
+        version: str | None = None
+        # One statement per chunk, each reading the version beside the rows: a statement
+        # is its own read transaction, so a concurrent swap cannot split them.
         try:
-            for start in range(0, len(keys), _MAX_VARS):
-                part = keys[start : start + _MAX_VARS]
-                marks = ",".join("?" * len(part))
-                query = f"SELECT key, row FROM {live} WHERE key IN ({marks})"
-                found.update(con.execute(query, part).fetchall())
+            for start in range(0, max(len(keys), 1), _MAX_VARS):
+                part = list(keys[start : start + _MAX_VARS])
+                marks = ",".join("?" * len(part)) or "NULL"
+                query = (
+                    "SELECT s.version, o.key, o.row FROM tabship_snapshots AS s"
+                    f" LEFT JOIN {live} AS o ON o.key IN ({marks}) WHERE s.use_case = ?"
+                )
+                for row_version, key, row in con.execute(query, [*part, use_case]):
+                    version = row_version
+                    if key is not None:
+                        found[key] = row
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
-                return [None] * len(keys)
+                return Lookup(None, [None] * len(keys))
             raise
-        return [found.get(k) for k in keys]
+        return Lookup(version, [found.get(k) for k in keys])
 
     def keys(self, use_case: str, limit: int) -> list[str]:
         try:

@@ -1,0 +1,166 @@
+"""The API: ``create_app`` builds one FastAPI app for a role (features, predictions, or
+both); ``tabship serve`` runs it on uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tabship.errors import UseCaseError
+from tabship.serving import errors
+from tabship.serving.errors import Redactor
+from tabship.serving.logs import request_id
+from tabship.serving.lookup import FeatureSource, LocalFeatures, RemoteFeatures
+from tabship.serving.metrics import Metrics
+from tabship.serving.pool import Pool
+from tabship.serving.predlog import PredictionLog
+from tabship.serving.repository import Repository
+from tabship.serving.routes import admin, features, health, models, predict
+from tabship.serving.scoring import Scorer
+from tabship.serving.services import Role, Services
+from tabship.serving.worker import InlineSync, NoSync, Syncer, SyncWorker
+from tabship.settings import Settings
+from tabship.stores.online import open_online_store
+from tabship.usecase import UseCase, load_usecase
+
+SyncMode = Literal["worker", "inline", "off"]
+_log = logging.getLogger("tabship.serve")
+
+
+class RequestContext:
+    """Pure ASGI (no per-request task): request id in and out, HTTP metrics by route."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = rid[:64] if rid else uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+def _usecases(settings: Settings) -> dict[str, UseCase]:
+    found: dict[str, UseCase] = {}
+    for path in sorted(settings.usecases.glob("*/usecase.yaml")):
+        try:
+            found[path.parent.name] = load_usecase(path.parent.name, settings.usecases)
+        except UseCaseError as exc:
+            _log.warning("use case skipped", extra={"why": str(exc)})
+    return found
+
+
+def _syncer(mode: SyncMode, settings: Settings, repo: Repository) -> Syncer:
+    if mode == "worker":
+        return SyncWorker(settings, repo)
+    if mode == "inline":
+        return InlineSync(settings)
+    return NoSync()
+
+
+def build_services(
+    settings: Settings, role: Role, features_url: str | None, sync: SyncMode
+) -> Services:
+    usecases = _usecases(settings)
+    local = role in {"all", "features"} or not features_url
+    online = open_online_store(settings) if local else None
+    source: FeatureSource | None = None
+    if features_url and role == "predictions":
+        source = RemoteFeatures(features_url)
+    elif online is not None:
+        source = LocalFeatures(online)
+    repo = Repository(settings.serving_dir)
+    metrics, redact = Metrics(), Redactor(settings.hide_input_values)
+    log = PredictionLog(settings.predictions_dir, settings.predlog_flush_interval)
+    pool = Pool(repo, {n: u.serving for n, u in usecases.items()}, settings.serve_max_versions)
+    serves = role in {"all", "predictions"}
+    return Services(
+        settings=settings,
+        role=role,
+        usecases=usecases,
+        online=online,
+        features=source,
+        repo=repo,
+        pool=pool,
+        syncer=_syncer(sync if serves else "off", settings, repo),
+        log=log,
+        metrics=metrics,
+        redact=redact,
+        scorer=Scorer(source, log, metrics, redact),
+    )
+
+
+def create_app(
+    settings: Settings,
+    role: Role = "all",
+    features_url: str | None = None,
+    sync: SyncMode = "worker",
+) -> FastAPI:
+    svc = build_services(settings, role, features_url, sync)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        svc.log.start()
+        watcher: asyncio.Task[Any] | None = None
+        if svc.serves_predictions:
+            await svc.reconcile()
+            svc.syncer.start()
+            watcher = asyncio.create_task(svc.watch())
+        _log.info("serving", extra={"role": role, "models": sorted(svc.pool.views)})
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            svc.syncer.stop()
+            svc.log.close()
+            if svc.features is not None:
+                await svc.features.close()
+            _log.info("stopped", extra={"predictions_logged": svc.log.written})
+
+    app = FastAPI(
+        title="tabship",
+        summary="Features and predictions for the declared use cases.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    errors.install(app, svc.redact)
+    app.include_router(health.router)
+    if role in {"all", "features"}:
+        app.include_router(features.router)
+    if svc.serves_predictions:
+        app.include_router(predict.router)
+        app.include_router(models.router)
+        app.include_router(admin.router)
+    app.add_middleware(RequestContext, metrics=svc.metrics)
+    return app

@@ -1,0 +1,74 @@
+"""Errors a caller can act on: a status, a code, a message and the field at fault.
+
+Every error body has the same shape, ``{"error": {"code", "message", "field"}}``. With
+``hide_input_values`` set, messages never repeat what the caller sent (a banking rule:
+request values may be personal data and must not travel into logs or error trackers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, model: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field, self.model = (
+            status,
+            code,
+            message,
+            field,
+            model,
+        )
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class Redactor:
+    """Shows a request value in a message, or hides it when so configured."""
+
+    def __init__(self, hide: bool) -> None:
+        self.hide = hide
+
+    def __call__(self, value: Any) -> str:
+        if self.hide:
+            return "<hidden>"
+        text = orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
+
+def install(app: FastAPI, redact: Redactor) -> None:
+    """Route every failure, ours and the framework's, through the same body shape."""
+
+    async def on_api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p not in {"body", "path", "query"})
+        message = f"{where}: {first['msg']}"
+        if "input" in first and first.get("type") != "missing":
+            message += f" (got {redact(first['input'])})"
+        return error_response(422, "invalid_field", message, where or None)
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,66 @@
+"""Where the prediction service gets an entity's features: in process, or over HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio.to_thread
+import orjson
+
+from tabship.stores.online.base import OnlineStore
+
+
+@dataclass(frozen=True)
+class Rows:
+    version: str | None
+    rows: list[dict[str, Any] | None]
+
+
+class FeatureSource(Protocol):
+    async def fetch(self, use_case: str, keys: list[str]) -> Rows: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalFeatures:
+    """The online store, read in process (the default: no network hop)."""
+
+    def __init__(self, store: OnlineStore) -> None:
+        self.store = store
+        # SQLite answers in microseconds from the page cache; a network store must not
+        # block the event loop, so it is read from a worker thread.
+        self._inline = store.name == "sqlite"
+
+    def fetch_now(self, use_case: str, keys: list[str]) -> Rows:
+        found = self.store.lookup(use_case, keys)
+        return Rows(found.version, [None if r is None else orjson.loads(r) for r in found.rows])
+
+    async def fetch(self, use_case: str, keys: list[str]) -> Rows:
+        if self._inline:
+            return self.fetch_now(use_case, keys)
+        return await anyio.to_thread.run_sync(self.fetch_now, use_case, keys)
+
+    async def close(self) -> None:
+        self.store.close()
+
+
+class RemoteFeatures:
+    """The feature API of another tabship service (``serve predictions --features-url``)."""
+
+    def __init__(self, base_url: str) -> None:
+        import httpx
+
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=5.0)
+
+    async def fetch(self, use_case: str, keys: list[str]) -> Rows:
+        response = await self._client.post(f"/v1/features/{use_case}", json={"ids": keys})
+        if response.status_code == 404 and not keys:
+            return Rows(None, [])
+        response.raise_for_status()
+        body = response.json()
+        by_id = {str(r["id"]): r["features"] for r in body["rows"]}
+        return Rows(body["feature_table_version"], [by_id.get(k) for k in keys])
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,60 @@
+"""Prometheus metrics, one registry per app (no process globals, so tests stay apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# Microsecond-scale serving: the default buckets start at 5 ms and would hide everything.
+_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tabship_http_requests",
+            "HTTP requests by route template and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tabship_http_request_duration_seconds",
+            "Time in the app per request.",
+            ["route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "tabship_predictions",
+            "Rows scored, per model, version and alias (shadow scores included).",
+            ["model", "version", "alias"],
+            registry=self.registry,
+        )
+        self.prediction_latency = Histogram(
+            "tabship_prediction_duration_seconds",
+            "Lookup plus scoring time per prediction request.",
+            ["model", "version"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "tabship_prediction_errors",
+            "Prediction requests refused, per model and error code.",
+            ["model", "code"],
+            registry=self.registry,
+        )
+        self.loaded = Gauge(
+            "tabship_model_versions_loaded",
+            "Versions loaded per model.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.swaps = Counter(
+            "tabship_model_swaps",
+            "Alias changes applied, and versions refused at load.",
+            ["model", "outcome"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,206 @@
+"""The versions a server has loaded, and the atomic swap that changes them.
+
+A ``ModelView`` is an immutable picture of one model: its loaded versions and which
+version each alias names. Requests read the current view once and keep using it; a
+reconcile builds new views beside the old ones (loading, warming and checking new
+versions off the event loop) and replaces the map in one assignment. Versions no view
+uses any more are unloaded once their in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tabship.serving.repository import ONNX_FILE, ModelState, Repository, now
+from tabship.serving.runtime.base import Runtime
+from tabship.serving.spec import ServingSpec
+
+CHAMPION = "champion"
+_log = logging.getLogger("tabship.pool")
+
+
+@dataclass(eq=False)
+class Served:
+    """One loaded, checked, warmed version."""
+
+    model: str
+    version: str
+    meta: dict[str, Any]
+    runtime: Runtime
+    loaded_at: str
+    load_seconds: float
+    in_flight: int = 0
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.meta["features"])
+
+    @property
+    def threshold(self) -> float | None:
+        value = self.meta.get("threshold")
+        return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class ModelView:
+    name: str
+    versions: dict[str, Served]
+    aliases: dict[str, str]
+    state: ModelState
+    failures: dict[str, str]
+    spec: ServingSpec
+    entity: str
+
+    def by_alias(self, alias: str) -> Served | None:
+        version = self.aliases.get(alias)
+        return None if version is None else self.versions.get(version)
+
+
+@dataclass
+class Change:
+    model: str
+    loaded: list[str] = field(default_factory=list)
+    unloaded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.loaded or self.unloaded or self.failed or self.aliases)
+
+
+def load_version(repo: Repository, model: str, version: str) -> Served:
+    """Load a bundle, replay its check rows, warm it; raises when any step fails."""
+    started = time.perf_counter()
+    meta = repo.read_meta(model, version)
+    folder = repo.version_dir(model, version)
+    classifier = meta.get("task") == "classification"
+    runtime: Runtime
+    if meta.get("runtime") == "onnx" and (folder / ONNX_FILE).is_file():
+        from tabship.serving.runtime.onnx import OnnxRuntime
+
+        runtime = OnnxRuntime(folder / ONNX_FILE, classifier)
+        tolerance = float(meta["onnx"]["tolerance"])
+    else:
+        from tabship.serving.runtime.native import NativeRuntime
+
+        runtime = NativeRuntime(folder / "native", list(meta["features"]), classifier)
+        tolerance = 1e-9
+    check = meta["check"]
+    x = np.array(check["inputs"], dtype=np.float64).astype(np.float32)
+    if len(x):
+        got = runtime.score(x)
+        diff = float(np.max(np.abs(got - np.asarray(check["outputs"]))))
+        if not diff <= tolerance:
+            raise ValueError(f"check failed: max abs diff {diff:.3g} > {tolerance:g}")
+        for _ in range(20):  # warm the single-row path
+            runtime.score(x[:1])
+    return Served(model, version, meta, runtime, now(), time.perf_counter() - started)
+
+
+def _wanted(state: ModelState, keep: int) -> list[str]:
+    """Aliased versions plus the newest ``keep`` servable, non-rejected ones."""
+    live = [v for v, info in state.versions.items() if info.servable and info.status != "rejected"]
+    newest = sorted(live, key=int)[-keep:]
+    aliased = [v for v in state.aliases.values() if v in state.versions]
+    return sorted(set(newest) | set(aliased), key=int)
+
+
+class Pool:
+    def __init__(self, repo: Repository, specs: dict[str, ServingSpec], keep: int) -> None:
+        self.repo, self.specs, self.keep = repo, specs, keep
+        self.views: dict[str, ModelView] = {}
+        self._refused: dict[tuple[str, str], str] = {}
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready once every model with a champion in the repository serves one."""
+        models = self.repo.models()
+        if not models:
+            return False, "no model in the repository (train, approve, then sync)"
+        waiting = [
+            m for m in models if m not in self.views or self.views[m].by_alias(CHAMPION) is None
+        ]
+        if waiting:
+            return False, f"no champion loaded for: {', '.join(waiting)}"
+        return True, "ok"
+
+    def forget_refusals(self) -> None:
+        """Let the next reconcile retry versions that failed to load."""
+        self._refused.clear()
+
+    def plan(self) -> tuple[dict[str, ModelView], list[Change], list[Served]]:
+        """New views for every model, loading what is new (blocking: run off the loop)."""
+        views: dict[str, ModelView] = {}
+        changes: list[Change] = []
+        for model in self.repo.models():
+            state = self.repo.read_state(model)
+            if state is None:
+                continue
+            view, change = self._plan_model(model, state)
+            if view is not None:
+                views[model] = view
+            if not change.empty:
+                changes.append(change)
+        kept = {id(s) for v in views.values() for s in v.versions.values()}
+        dropped = [s for v in self.views.values() for s in v.versions.values() if id(s) not in kept]
+        return views, changes, dropped
+
+    def _plan_model(self, model: str, state: ModelState) -> tuple[ModelView | None, Change]:
+        old = self.views.get(model)
+        loaded = dict(old.versions) if old else {}
+        change = Change(model)
+        wanted = _wanted(state, self.keep)
+        failures = {
+            v: f"not servable: {info.reason}"
+            for v, info in state.versions.items()
+            if not info.servable
+        }
+        versions: dict[str, Served] = {}
+        for version in wanted:
+            if version in loaded:
+                versions[version] = loaded[version]
+                continue
+            refused = self._refused.get((model, version))
+            if refused is None:
+                try:
+                    versions[version] = load_version(self.repo, model, version)
+                    change.loaded.append(version)
+                    continue
+                except Exception as exc:
+                    refused = f"{type(exc).__name__}: {exc}"[:300]
+                    self._refused[(model, version)] = refused
+                    change.failed[version] = refused
+                    _log.error(
+                        "version refused",
+                        extra={"model": model, "version": version, "why": refused},
+                    )
+            failures[version] = refused
+        aliases: dict[str, str] = {}
+        for alias, version in state.aliases.items():
+            if version in versions:
+                aliases[alias] = version
+            elif old is not None and alias in old.aliases and old.aliases[alias] in versions:
+                aliases[alias] = old.aliases[alias]  # the old version keeps serving
+            elif old is not None and alias in old.aliases:
+                aliases[alias] = old.aliases[alias]
+                versions[aliases[alias]] = old.versions[old.aliases[alias]]
+        if old is None or old.aliases != aliases:
+            change.aliases = {
+                a: v for a, v in aliases.items() if not old or old.aliases.get(a) != v
+            }
+        change.unloaded = sorted(set(loaded) - set(versions), key=int)
+        if not versions:
+            return None, change
+        entity = str(next(iter(versions.values())).meta.get("entity", "id"))
+        view = ModelView(
+            model, versions, aliases, state, failures, self.specs.get(model, ServingSpec()), entity
+        )
+        return view, change
+
+    def swap(self, views: dict[str, ModelView]) -> None:
+        self.views = views  # one assignment: a request sees the old map or the new one

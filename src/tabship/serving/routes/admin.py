@@ -1,0 +1,24 @@
+"""Admin actions: open only to callers holding the API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from tabship.serving.deps import AdminDep, ServicesDep
+from tabship.serving.errors import ApiError
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.post("/reload")
+async def reload(_: AdminDep, svc: ServicesDep) -> dict[str, Any]:
+    """Sync with the registry now and swap in what changed (old versions keep serving
+    until their replacements are loaded and checked)."""
+    if not svc.serves_predictions:
+        raise ApiError(404, "not_found", "this service serves no models")
+    try:
+        return await svc.reload()
+    except (RuntimeError, TimeoutError) as exc:
+        raise ApiError(503, "sync_failed", f"registry sync failed: {exc}") from exc

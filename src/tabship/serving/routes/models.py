@@ -1,0 +1,86 @@
+"""What is loaded: versions, aliases, traffic policy and each version's record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+
+from tabship.serving.deps import ServicesDep
+from tabship.serving.pool import ModelView, Served
+from tabship.serving.routes.predict import model_view
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+def _version(view: ModelView, served: Served) -> dict[str, Any]:
+    info = view.state.versions.get(served.version)
+    tags = info.tags if info else {}
+    meta = served.meta
+    return {
+        "version": served.version,
+        "aliases": sorted(a for a, v in view.aliases.items() if v == served.version),
+        "runtime": served.runtime.name,
+        "onnx": meta.get("onnx"),
+        "features": served.features,
+        "threshold": served.threshold,
+        "task": meta.get("task"),
+        "metrics": {
+            k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")
+        },
+        "approval": {
+            "status": info.status if info else "unknown",
+            **{
+                k.removeprefix("approval."): v
+                for k, v in tags.items()
+                if k.startswith("approval.") and k != "approval.status"
+            },
+        },
+        "gates_passed": tags.get("gates.passed"),
+        "lineage": {
+            k: tags.get(k)
+            for k in ("feature_table_version", "raw_data_version", "git_commit", "run_id")
+        },
+        "loaded_at": served.loaded_at,
+        "load_seconds": round(served.load_seconds, 4),
+    }
+
+
+def describe(view: ModelView) -> dict[str, Any]:
+    return {
+        "name": view.name,
+        "entity": view.entity,
+        "aliases": view.aliases,
+        "registry_aliases": view.state.aliases,
+        "traffic": view.spec.traffic.model_dump(),
+        "max_batch": view.spec.max_batch,
+        "versions": [
+            _version(view, s) for _, s in sorted(view.versions.items(), key=lambda kv: int(kv[0]))
+        ],
+        "failures": view.failures,
+        "synced_at": view.state.synced_at,
+    }
+
+
+@router.get("")
+async def list_models(svc: ServicesDep) -> dict[str, Any]:
+    """Every model served, with its loaded versions and aliases."""
+    return {
+        "models": [
+            {
+                "name": v.name,
+                "aliases": v.aliases,
+                "versions": sorted(v.versions, key=int),
+                "traffic": v.spec.traffic.mode,
+            }
+            for _, v in sorted(svc.pool.views.items())
+        ],
+        "sync_error": svc.last_error,
+    }
+
+
+@router.get("/{name}")
+async def get_model(name: str, svc: ServicesDep) -> Any:
+    """One model in full: versions, aliases, policy, metrics, approval, load failures."""
+    return orjson.loads(orjson.dumps(describe(model_view(svc, name))))

@@ -1,0 +1,30 @@
+"""ONNX Runtime: the default, a few tens of microseconds per row, no Python per tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+INPUT_NAME = "features"
+
+
+class OnnxRuntime:
+    name = "onnx"
+
+    def __init__(self, path: Path, classifier: bool) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # One request is one row: thread pools cost more than they save.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        outputs = [o.name for o in self._session.get_outputs()]
+        self._output = outputs[-1] if classifier else outputs[0]
+        self._classifier = classifier
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        (out,) = self._session.run([self._output], {INPUT_NAME: x})
+        scores = np.asarray(out)
+        return scores[:, 1] if self._classifier else scores.reshape(-1)

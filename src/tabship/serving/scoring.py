@@ -1,0 +1,302 @@
+"""The prediction request path: parse, route, look up, score, log. No pandas, no I/O
+beyond the online store read; everything else was prepared when the version loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tabship.serving.errors import ApiError, Redactor
+from tabship.serving.lookup import FeatureSource
+from tabship.serving.metrics import Metrics
+from tabship.serving.pool import CHAMPION, ModelView, Served
+from tabship.serving.predlog import PredictionLog, utc_now
+
+_NUMBER = (int, float)
+
+
+@dataclass
+class Item:
+    """One row to score: an entity to look up, or the feature values themselves."""
+
+    where: str
+    key: str | None
+    raw_id: Any
+    payload: dict[str, Any] | None
+    values: list[float] | None = None
+    row: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which version answers, and under which name the caller reached it."""
+
+    served: Served | None  # None: choose per row by the traffic policy
+    alias: str | None
+
+
+def _entity_key(value: Any, field: str, redact: Redactor) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"{field}: expected an integer or string id, got {redact(value)}",
+            field,
+        )
+    return str(value)
+
+
+def parse_item(obj: Any, entity: str, redact: Redactor, where: str) -> Item:
+    """``{"<entity>": key}`` is a lookup; any other object is a payload of features."""
+    if not isinstance(obj, dict):
+        raise ApiError(
+            422, "invalid_body", f"{where or 'body'}: expected a JSON object", where or None
+        )
+    if entity in obj and len(obj) == 1:
+        return Item(where, _entity_key(obj[entity], where + entity, redact), obj[entity], None)
+    raw_id = obj.get(entity)
+    if raw_id is not None:
+        _entity_key(raw_id, where + entity, redact)
+    return Item(where, None, raw_id, obj)
+
+
+def payload_values(item: Item, served: Served, entity: str, redact: Redactor) -> list[float]:
+    """Every feature of ``served``, numbers or null (missing); nothing else but the id."""
+    obj, where = item.payload or {}, item.where
+    features = served.features
+    allowed = set(features) | {entity}
+    for name in obj:
+        if name not in allowed:
+            raise ApiError(
+                422,
+                "unknown_field",
+                f"{where}{name}: not an input of {served.model} "
+                f"(send '{entity}' alone, or the model's features)",
+                where + name,
+            )
+    values: list[float] = []
+    for name in features:
+        if name not in obj:
+            raise ApiError(422, "missing_field", f"{where}{name}: field required", where + name)
+        value = obj[name]
+        if value is None:
+            values.append(math.nan)
+        elif isinstance(value, bool) or not isinstance(value, _NUMBER):
+            raise ApiError(
+                422,
+                "invalid_field",
+                f"{where}{name}: expected a number or null, got {redact(value)}",
+                where + name,
+            )
+        else:
+            values.append(float(value))
+    return values
+
+
+def parse_body(body: Any, view: ModelView, redact: Redactor) -> tuple[list[Item], bool]:
+    """The items of a body and whether it was a batch (``{"instances": [...]}``)."""
+    if isinstance(body, dict) and "instances" in body:
+        rows = body["instances"]
+        if not isinstance(rows, list) or not rows:
+            raise ApiError(
+                422, "invalid_field", "instances: expected a non-empty list", "instances"
+            )
+        limit = view.spec.max_batch
+        if len(rows) > limit:
+            raise ApiError(
+                413,
+                "batch_too_large",
+                f"instances: {len(rows)} rows, at most {limit} per request",
+                "instances",
+            )
+        items = [parse_item(r, view.entity, redact, f"instances.{i}.") for i, r in enumerate(rows)]
+        return items, True
+    return [parse_item(body, view.entity, redact, "")], False
+
+
+def _bucket(key: str) -> float:
+    return zlib.crc32(key.encode()) / 2**32
+
+
+class Scorer:
+    def __init__(
+        self, features: FeatureSource | None, log: PredictionLog, metrics: Metrics, redact: Redactor
+    ) -> None:
+        self.features, self.log, self.metrics, self.redact = features, log, metrics, redact
+
+    def pick(self, view: ModelView, target: Target, item: Item) -> tuple[Served, str]:
+        if target.served is not None:
+            return target.served, target.alias or ""
+        champion = view.by_alias(CHAMPION)
+        if champion is None:
+            raise ApiError(
+                503,
+                "no_champion",
+                f"model '{view.name}' has no approved champion loaded; approve a version",
+                model=view.name,
+            )
+        traffic = view.spec.traffic
+        if traffic.mode == "canary" and traffic.share > 0:
+            other = view.by_alias(traffic.alias)
+            key = item.key or (None if item.raw_id is None else str(item.raw_id))
+            if other is not None and key is not None and _bucket(key) < traffic.share:
+                return other, traffic.alias
+        return champion, CHAMPION
+
+    async def _fill(
+        self, view: ModelView, items: list[Item], chosen: list[tuple[Served, str]]
+    ) -> str | None:
+        """Feature values for every item: from its payload, or from the online store."""
+        for item, (served, _) in zip(items, chosen, strict=True):
+            if item.payload is not None:
+                item.values = payload_values(item, served, view.entity, self.redact)
+        keys = [i.key for i in items if i.key is not None]
+        if not keys:
+            return None
+        if self.features is None:
+            raise ApiError(
+                503, "no_feature_source", "this service has no feature source", model=view.name
+            )
+        found = await self.features.fetch(view.name, keys)
+        missing = [k for k, row in zip(keys, found.rows, strict=True) if row is None]
+        if missing:
+            shown = ", ".join(self.redact(k) for k in missing[:10])
+            raise ApiError(
+                404,
+                "unknown_entity",
+                f"{view.entity} {shown}: no features in the online store of {view.name}",
+                view.entity,
+                view.name,
+            )
+        rows = iter(found.rows)
+        for item, (served, _) in zip(items, chosen, strict=True):
+            if item.key is not None:
+                item.row = next(rows) or {}
+                item.values = _row_values(item.row, served)
+        return found.version
+
+    async def predict(
+        self, view: ModelView, target: Target, body: Any, request_id: str
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        items, batch = parse_body(body, view, self.redact)
+        chosen = [self.pick(view, target, item) for item in items]
+        using = {id(s): s for s, _ in chosen}.values()
+        for served in using:  # a swap waits for these before it unloads a version
+            served.in_flight += 1
+        try:
+            version = await self._fill(view, items, chosen)
+            scores = self._score(items, chosen)
+        finally:
+            for served in using:
+                served.in_flight -= 1
+        answers = [
+            self._answer(view, item, served, alias, score, version)
+            for item, (served, alias), score in zip(items, chosen, scores, strict=True)
+        ]
+        elapsed = time.perf_counter() - started
+        for item, (served, alias), answer in zip(items, chosen, answers, strict=True):
+            self._record(served, alias, item, answer["prediction"], elapsed, request_id, False)
+        self._shadow(view, target, items, request_id)
+        self.metrics.prediction_latency.labels(view.name, chosen[0][0].version).observe(elapsed)
+        return {"predictions": answers} if batch else answers[0]
+
+    @staticmethod
+    def _score(items: list[Item], chosen: list[tuple[Served, str]]) -> list[float]:
+        if len(items) == 1:
+            x = np.array([items[0].values], dtype=np.float32)
+            return [float(chosen[0][0].runtime.score(x)[0])]
+        scores = [0.0] * len(items)
+        groups: dict[int, list[int]] = {}
+        for i, (served, _) in enumerate(chosen):
+            groups.setdefault(id(served), []).append(i)
+        for rows in groups.values():
+            served = chosen[rows[0]][0]
+            x = np.array([items[i].values for i in rows], dtype=np.float32)
+            for i, score in zip(rows, served.runtime.score(x), strict=True):
+                scores[i] = float(score)
+        return scores
+
+    @staticmethod
+    def _answer(
+        view: ModelView, item: Item, served: Served, alias: str, score: float, version: str | None
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = {view.entity: item.raw_id, "prediction": score}
+        threshold = served.threshold
+        if threshold is not None:
+            answer["decision"] = int(score >= threshold)
+            answer["threshold"] = threshold
+        answer.update(
+            model=view.name, version=served.version, alias=alias, runtime=served.runtime.name
+        )
+        if item.key is not None:
+            answer["feature_table_version"] = version
+        return answer
+
+    def _record(
+        self,
+        served: Served,
+        alias: str,
+        item: Item,
+        score: float,
+        seconds: float,
+        request_id: str,
+        shadow: bool,
+    ) -> None:
+        self.metrics.predictions.labels(served.model, served.version, alias).inc()
+        self.log.append(
+            {
+                "request_id": request_id,
+                "time": utc_now(),
+                "model": served.model,
+                "version": served.version,
+                "alias": alias,
+                "shadow": shadow,
+                "id": item.raw_id,
+                "features": dict(zip(served.features, item.values or [], strict=True)),
+                "prediction": score,
+                "latency_ms": round(seconds * 1000, 4),
+            }
+        )
+
+    def _shadow(self, view: ModelView, target: Target, items: list[Item], request_id: str) -> None:
+        traffic = view.spec.traffic
+        if (
+            target.served is not None
+            or traffic.mode != "shadow"
+            or random.random() >= traffic.share
+        ):
+            return
+        other = view.by_alias(traffic.alias)
+        if other is None:
+            return
+
+        def score_later() -> None:  # after the answer has gone
+            started = time.perf_counter()
+            try:
+                values = [_values_for(i, other, view.entity, self.redact) for i in items]
+            except ApiError:
+                return  # the shadow takes other inputs than this payload gives
+            scores = other.runtime.score(np.array(values, dtype=np.float32))
+            seconds = time.perf_counter() - started
+            for item, score in zip(items, scores, strict=True):
+                self._record(other, traffic.alias, item, float(score), seconds, request_id, True)
+
+        asyncio.get_running_loop().call_soon(score_later)
+
+
+def _values_for(item: Item, served: Served, entity: str, redact: Redactor) -> list[float]:
+    if item.payload is not None:
+        return payload_values(item, served, entity, redact)
+    return _row_values(item.row or {}, served)
+
+
+def _row_values(row: dict[str, Any], served: Served) -> list[float]:
+    return [math.nan if (v := row.get(f)) is None else float(v) for f in served.features]

@@ -1,0 +1,29 @@
+"""What a use case declares about being served (``serving:`` in its declaration)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrafficSpec(_Strict):
+    """How the default route shares requests between champion and another alias.
+
+    ``shadow``: the champion answers; ``alias`` also scores a ``share`` of requests and
+    its answers are logged only. ``canary``: ``alias`` answers a ``share`` of entities,
+    chosen by a hash of the entity id so an entity always meets the same version.
+    """
+
+    mode: Literal["none", "shadow", "canary"] = "none"
+    alias: str = "challenger"
+    share: float = Field(0.1, ge=0, le=1)
+
+
+class ServingSpec(_Strict):
+    max_batch: int = Field(100, ge=1, le=10_000, description="Most rows in one request.")
+    traffic: TrafficSpec = TrafficSpec()

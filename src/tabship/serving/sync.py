@@ -1,0 +1,150 @@
+"""Copy what serving needs from the registry into the local model repository.
+
+Runs inside CLI commands that change the registry (so a server started next finds the
+new state at once) and as the API's sync worker (``python -m tabship.serving.sync
+--watch``): a separate process, so MLflow is never imported by the process that answers
+requests. SIGUSR1 asks the worker for a pass now (the admin reload route uses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from tabship.registry.client import HISTORY_TAG, Registry, tracking_uri
+from tabship.serving.repository import (
+    META,
+    NATIVE_DIR,
+    ModelState,
+    Repository,
+    VersionInfo,
+    now,
+)
+from tabship.settings import Settings
+
+BUNDLE_ARTIFACT = "serving"
+_log = logging.getLogger("tabship.sync")
+
+
+def repository(settings: Settings) -> Repository:
+    return Repository(settings.serving_dir)
+
+
+def _download_bundle(settings: Settings, name: str, version: Any, target: Path) -> str:
+    """Fetch the version's serving bundle into ``target``; '' or why it cannot be served."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in logs
+    import mlflow
+
+    uri = tracking_uri(settings)
+    try:
+        mlflow.artifacts.download_artifacts(
+            run_id=version.run_id,
+            artifact_path=BUNDLE_ARTIFACT,
+            dst_path=str(target),
+            tracking_uri=uri,
+        )
+    except Exception as exc:
+        return f"no serving bundle in run {version.run_id}: {type(exc).__name__}"
+    bundle = target / BUNDLE_ARTIFACT
+    meta_path = bundle / META
+    if not meta_path.is_file():
+        return f"run {version.run_id} has no {BUNDLE_ARTIFACT}/{META}"
+    import json
+
+    meta = json.loads(meta_path.read_text())
+    if meta.get("runtime") == "native":
+        mlflow.set_tracking_uri(uri)
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version.version}", dst_path=str(bundle / NATIVE_DIR)
+        )
+    return ""
+
+
+def _sync_model(settings: Settings, registry: Registry, repo: Repository, name: str) -> None:
+    versions: dict[str, VersionInfo] = {}
+    for found in registry.versions(name):
+        number = str(found.version)
+        reason = ""
+        if not repo.has_bundle(name, number):
+            with tempfile.TemporaryDirectory(dir=_scratch(settings)) as tmp:
+                reason = _download_bundle(settings, name, found, Path(tmp))
+                if not reason:
+                    repo.install_bundle(name, number, Path(tmp) / BUNDLE_ARTIFACT)
+        tags = {k: v for k, v in found.tags.items() if k != HISTORY_TAG}
+        versions[number] = VersionInfo(
+            version=number,
+            status=tags.get("approval.status", "pending"),
+            created_at=str(found.creation_timestamp),
+            tags=tags,
+            servable=not reason,
+            reason=reason,
+        )
+    repo.write_state(
+        ModelState(name, registry.aliases(name), versions, registry.history(name), now())
+    )
+
+
+def _scratch(settings: Settings) -> Path:
+    settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+    return settings.scratch_dir
+
+
+def sync_once(settings: Settings, registry: Registry | None = None) -> list[str]:
+    """One pass over every registered model; returns the models synced."""
+    registry = registry or Registry(settings)
+    repo = repository(settings)
+    names = registry.names()
+    for name in names:
+        _sync_model(settings, registry, repo, name)
+    return names
+
+
+def watch(settings: Settings, interval: float) -> None:
+    """Sync every ``interval`` seconds, or at once on SIGUSR1, until SIGTERM/SIGINT."""
+    wake, stop = threading.Event(), threading.Event()
+
+    def halt(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    signal.signal(signal.SIGUSR1, lambda *_: wake.set())
+    signal.signal(signal.SIGTERM, halt)
+    signal.signal(signal.SIGINT, halt)
+    repo, registry = repository(settings), Registry(settings)
+    generation = int(repo.sync_status().get("generation", 0))
+    while not stop.is_set():
+        generation += 1
+        try:
+            sync_once(settings, registry)
+            repo.mark_synced(generation)
+        except Exception as exc:
+            _log.exception("registry sync failed")
+            repo.mark_synced(generation, f"{type(exc).__name__}: {exc}"[:500])
+        wake.wait(interval)
+        wake.clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--watch", action="store_true", help="keep syncing")
+    parser.add_argument("--interval", type=float, default=5.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    settings = Settings()
+    if args.watch:
+        watch(settings, args.interval)
+    else:
+        repo = repository(settings)
+        sync_once(settings)
+        repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+
+
+if __name__ == "__main__":
+    main()
