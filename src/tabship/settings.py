@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     serve_max_versions: int = Field(
         5, ge=1, description="Newest versions kept loaded per model, besides aliased ones."
     )
+    telemetry: bool = Field(
+        False, description="FastAPI's OpenTelemetry traces/metrics/logs (costs per request)."
+    )
     swap_drain_seconds: float = Field(
         10.0, ge=0, description="Longest wait for in-flight requests before unloading a version."
     )

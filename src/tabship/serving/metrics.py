@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # Microsecond-scale serving: the default buckets start at 5 ms and would hide everything.
@@ -55,6 +57,26 @@ class Metrics:
             ["model", "outcome"],
             registry=self.registry,
         )
+
+        # Label lookups cost microseconds each; the request path reuses the children.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def http(self, route: str, method: str, status: int, seconds: float) -> None:
+        self._child(self.requests, route, method, str(status)).inc()
+        self._child(self.latency, route).observe(seconds)
+
+    def prediction(self, model: str, version: str, alias: str) -> None:
+        self._child(self.predictions, model, version, alias).inc()
+
+    def prediction_time(self, model: str, version: str, seconds: float) -> None:
+        self._child(self.prediction_latency, model, version).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

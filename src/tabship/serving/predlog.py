@@ -9,16 +9,50 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import queue
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
 _log = logging.getLogger("tabship.predlog")
-_STOP = object()
+
+
+class Entry(NamedTuple):
+    """One scored row, as the request path hands it over (formatted by the writer)."""
+
+    request_id: str
+    time: float
+    model: str
+    version: str
+    alias: str
+    shadow: bool
+    id: Any
+    features: list[str]
+    values: list[float]
+    prediction: float
+    seconds: float
+
+    def as_json(self) -> bytes:
+        stamp = dt.datetime.fromtimestamp(self.time, dt.UTC).isoformat(timespec="microseconds")
+        values = [None if math.isnan(v) else v for v in self.values]  # NaN → null
+        return orjson.dumps(
+            {
+                "request_id": self.request_id,
+                "time": stamp,
+                "model": self.model,
+                "version": self.version,
+                "alias": self.alias,
+                "shadow": self.shadow,
+                "id": self.id,
+                "features": dict(zip(self.features, values, strict=True)),
+                "prediction": self.prediction,
+                "latency_ms": round(self.seconds * 1000, 4),
+            }
+        )
 
 
 class PredictionLog:
@@ -27,45 +61,47 @@ class PredictionLog:
         self.flush_interval = flush_interval
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._files: dict[tuple[str, str], IO[bytes]] = {}
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.written = 0
 
     def start(self) -> None:
         self._thread.start()
 
-    def append(self, entry: dict[str, Any]) -> None:
+    def append(self, entry: Entry) -> None:
         self._queue.put(entry)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued so far, then stop."""
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._stop.set()
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[dict[str, Any]] = []
-            try:
-                item = self._queue.get(timeout=self.flush_interval)
-                while True:
-                    if item is _STOP:
-                        stopping = True
-                        break
-                    batch.append(item)
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            if batch:
-                self._write(batch)
+        # Wake on a clock, not per entry: one write and one fsync per interval keeps the
+        # writer from competing with the request path for the interpreter.
+        while not self._stop.wait(self.flush_interval):
+            self._drain()
+        self._drain()
         for handle in self._files.values():
             handle.close()
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def _drain(self) -> None:
+        batch: list[Entry] = []
+        try:
+            while True:
+                batch.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        if batch:
+            self._write(batch)
+
+    def _write(self, batch: list[Entry]) -> None:
         touched: set[IO[bytes]] = set()
         for entry in batch:
-            handle = self._file(str(entry.get("model", "_")), str(entry["time"])[:10])
-            handle.write(orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+            day = dt.datetime.fromtimestamp(entry.time, dt.UTC).date().isoformat()
+            handle = self._file(entry.model, day)
+            handle.write(entry.as_json() + b"\n")
             touched.add(handle)
         for handle in touched:
             try:
@@ -85,7 +121,3 @@ class PredictionLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = self._files[key] = path.open("ab")
         return handle
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")

@@ -17,7 +17,7 @@ from tabship.serving.errors import ApiError, Redactor
 from tabship.serving.lookup import FeatureSource
 from tabship.serving.metrics import Metrics
 from tabship.serving.pool import CHAMPION, ModelView, Served
-from tabship.serving.predlog import PredictionLog, utc_now
+from tabship.serving.predlog import Entry, PredictionLog
 
 _NUMBER = (int, float)
 
@@ -205,7 +205,7 @@ class Scorer:
         for item, (served, alias), answer in zip(items, chosen, answers, strict=True):
             self._record(served, alias, item, answer["prediction"], elapsed, request_id, False)
         self._shadow(view, target, items, request_id)
-        self.metrics.prediction_latency.labels(view.name, chosen[0][0].version).observe(elapsed)
+        self.metrics.prediction_time(view.name, chosen[0][0].version, elapsed)
         return {"predictions": answers} if batch else answers[0]
 
     @staticmethod
@@ -250,20 +250,21 @@ class Scorer:
         request_id: str,
         shadow: bool,
     ) -> None:
-        self.metrics.predictions.labels(served.model, served.version, alias).inc()
+        self.metrics.prediction(served.model, served.version, alias)
         self.log.append(
-            {
-                "request_id": request_id,
-                "time": utc_now(),
-                "model": served.model,
-                "version": served.version,
-                "alias": alias,
-                "shadow": shadow,
-                "id": item.raw_id,
-                "features": dict(zip(served.features, item.values or [], strict=True)),
-                "prediction": score,
-                "latency_ms": round(seconds * 1000, 4),
-            }
+            Entry(
+                request_id,
+                time.time(),
+                served.model,
+                served.version,
+                alias,
+                shadow,
+                item.raw_id,
+                served.meta["features"],
+                item.values or [],
+                score,
+                seconds,
+            )
         )
 
     def _shadow(self, view: ModelView, target: Target, items: list[Item], request_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -39,9 +39,20 @@ def _shape(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/{use_case}/{entity_id}")
-async def features_by_id(use_case: str, entity_id: str, svc: ServicesDep) -> Response:
+@router.get(
+    "/{use_case}/{entity_id}",
+    openapi_extra={
+        "parameters": [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in ("use_case", "entity_id")
+        ]
+    },
+)
+async def features_by_id(request: Request) -> Response:
     """The entity's latest features, their event time and the feature-table version."""
+    # Raw request only: parameter and dependency resolution would cost more than the read.
+    svc: Services = request.app.state.services
+    use_case, entity_id = request.path_params["use_case"], request.path_params["entity_id"]
     usecase = _usecase(svc, use_case)
     assert svc.features is not None
     found = await svc.features.fetch(use_case, [entity_id])

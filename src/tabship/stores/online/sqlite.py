@@ -33,6 +33,7 @@ class SQLiteOnlineStore(OnlineStore):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._one_sql: dict[str, str] = {}
         con = self._con()
         con.execute("PRAGMA journal_mode=WAL")
         con.execute(
@@ -76,6 +77,8 @@ class SQLiteOnlineStore(OnlineStore):
         return count
 
     def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
+        if len(keys) == 1:
+            return self._lookup_one(use_case, keys[0])
         con, live = self._con(), _table(use_case)
         found: dict[str, str] = {}
         version: str | None = None
@@ -98,6 +101,22 @@ class SQLiteOnlineStore(OnlineStore):
                 return Lookup(None, [None] * len(keys))
             raise
         return Lookup(version, [found.get(k) for k in keys])
+
+    def _lookup_one(self, use_case: str, key: str) -> Lookup:
+        """The serving path's common case, in one prepared statement."""
+        query = self._one_sql.get(use_case)
+        if query is None:
+            query = self._one_sql[use_case] = (
+                "SELECT s.version, o.row FROM tabship_snapshots AS s"
+                f" LEFT JOIN {_table(use_case)} AS o ON o.key = ? WHERE s.use_case = ?"
+            )
+        try:
+            found = self._con().execute(query, (key, use_case)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return Lookup(None, [None])
+            raise
+        return Lookup(None, [None]) if found is None else Lookup(found[0], [found[1]])
 
     def keys(self, use_case: str, limit: int) -> list[str]:
         try:

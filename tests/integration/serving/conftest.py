@@ -1,0 +1,154 @@
+"""One served home per test session: credit_risk features built from 20k generated loans
+and materialised, version 1 (LightGBM) approved as champion, version 2 (random forest)
+waiting as challenger, the model repository synced. Tests that change the registry
+take a private copy."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tabship.features.build import build_features
+from tabship.features.engine import DuckDBEngine
+from tabship.registry.approval import approve
+from tabship.registry.client import Registry
+from tabship.serving.app import SyncMode, create_app
+from tabship.serving.sync import repository, sync_once
+from tabship.settings import Settings
+from tabship.stores.materialize import materialize
+from tabship.stores.offline import OfflineStore
+from tabship.stores.online import open_online_store
+from tabship.training.train import train
+from tabship.usecase import UseCase, load_usecase
+from tests.conftest import EXAMPLES
+
+NAME = "credit_risk"
+
+
+def declare(cases: Path, **serving: Any) -> UseCase:
+    """credit_risk with small training settings (and an optional serving section)."""
+    folder = cases / NAME
+    if not folder.exists():
+        shutil.copytree(EXAMPLES / NAME, folder)
+    declaration = yaml.safe_load((folder / "usecase.yaml").read_text())
+    declaration["training"].update({"trials": 2, "cv_folds": 2, "search_rows": None})
+    if serving:
+        declaration["serving"] = serving
+    (folder / "usecase.yaml").write_text(yaml.safe_dump(declaration))
+    return load_usecase(NAME, cases)
+
+
+def publish(settings: Settings) -> None:
+    repo = repository(settings)
+    sync_once(settings)
+    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+
+
+@pytest.fixture(scope="session")
+def served_home(tmp_path_factory: pytest.TempPathFactory, loans: Path) -> Settings:
+    root = tmp_path_factory.mktemp("served")
+    settings = Settings(
+        home=root / "home",
+        usecases=root / "cases",
+        tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+        predlog_flush_interval=0.2,
+    )
+    usecase = declare(settings.usecases)
+    engine = DuckDBEngine(settings)
+    offline = OfflineStore(settings.offline_dir)
+    build_features(usecase, [loans], engine, offline, settings.reports_dir)
+    engine.close()
+    online = open_online_store(settings)
+    materialize(usecase, offline, online, settings)
+    online.close()
+    assert usecase.training is not None
+    lgbm = usecase.model_copy(
+        update={"training": usecase.training.model_copy(update={"families": ["lightgbm"]})}
+    )
+    forest = usecase.model_copy(
+        update={"training": usecase.training.model_copy(update={"families": ["random_forest"]})}
+    )
+    train(lgbm, settings)
+    approve(Registry(settings), NAME, "1", by="risk-officer", reason="fixture")
+    train(forest, settings)
+    publish(settings)
+    return settings
+
+
+@pytest.fixture
+def home(served_home: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the served home and registry (tests may move aliases)."""
+    shutil.copytree(served_home.home, tmp_path / "home")
+    source = Path(str(served_home.tracking_uri).removeprefix("sqlite:///"))
+    shutil.copy(source, tmp_path / "mlflow.db")
+    cases = tmp_path / "cases"
+    shutil.copytree(served_home.usecases, cases)
+    return served_home.model_copy(
+        update={
+            "home": tmp_path / "home",
+            "usecases": cases,
+            "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        }
+    )
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., TestClient]]:
+    """Open TestClients (lifespan included) on settings; all closed at teardown."""
+    opened: list[TestClient] = []
+
+    def make(settings: Settings, sync: SyncMode = "inline", **kwargs: Any) -> TestClient:
+        client = TestClient(
+            create_app(settings, sync=sync, **kwargs), raise_server_exceptions=False
+        )
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(served_home: Settings, client_for: Callable[..., TestClient]) -> TestClient:
+    return client_for(served_home, sync="off")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """A real uvicorn server on a free port, in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)

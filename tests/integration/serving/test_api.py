@@ -1,0 +1,272 @@
+"""Every route and every error a caller can meet, on the session's served home."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from tabship.settings import Settings
+from tabship.stores.online import open_online_store
+from tests.integration.serving.conftest import NAME
+
+FEATURES = [
+    "nb_previous_loans",
+    "avg_amount_loans_previous",
+    "age",
+    "years_on_the_job",
+    "flag_own_car",
+]
+PREDICT = f"/v1/models/{NAME}/predict"
+
+
+@pytest.fixture(scope="module")
+def entities(served_home: Settings) -> dict[str, dict[str, Any]]:
+    store = open_online_store(served_home)
+    keys = store.keys(NAME, 30)
+    rows = store.get_many(NAME, keys)
+    store.close()
+    return {k: v for k, v in rows.items() if v is not None}
+
+
+def _native(settings: Settings, version: str, rows: list[dict[str, Any]]) -> np.ndarray:
+    mlflow.set_tracking_uri(str(settings.tracking_uri))
+    model = mlflow.sklearn.load_model(f"models:/{NAME}/{version}")
+    frame = pd.DataFrame([[r[f] for f in FEATURES] for r in rows], columns=FEATURES, dtype=float)
+    return np.asarray(model.predict_proba(frame))[:, 1]
+
+
+def test_feature_api_returns_latest_features_event_time_and_version(
+    client: TestClient, entities: dict[str, dict[str, Any]]
+) -> None:
+    key, row = next(iter(entities.items()))
+    got = client.get(f"/v1/features/{NAME}/{key}")
+    assert got.status_code == 200
+    body = got.json()
+    assert body["features"] == {f: row[f] for f in FEATURES}
+    assert body["event_time"] == row["loan_date"]
+    assert body["feature_table_version"] == "v0"
+    assert got.headers["x-request-id"]
+
+    batch = client.post(f"/v1/features/{NAME}", json={"ids": [int(key), "nobody"]})
+    assert batch.status_code == 200
+    assert [r["id"] for r in batch.json()["rows"]] == [key]
+    assert batch.json()["missing"] == ["nobody"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        (f"/v1/features/{NAME}/nobody", 404, "entity_id"),
+        ("/v1/features/no_such_case/1", 404, "use_case"),
+    ],
+)
+def test_feature_api_unknowns_are_404(
+    client: TestClient, path: str, status: int, field: str
+) -> None:
+    got = client.get(path)
+    assert got.status_code == status
+    assert got.json()["error"]["field"] == field
+
+
+def test_prediction_by_id_is_the_champion_in_onnx_matching_the_native_model(
+    client: TestClient, served_home: Settings, entities: dict[str, dict[str, Any]]
+) -> None:
+    keys = list(entities)[:10]
+    answers = [client.post(PREDICT, json={"id": int(k)}).json() for k in keys]
+    assert {(a["version"], a["alias"], a["runtime"]) for a in answers} == {
+        ("1", "champion", "onnx")
+    }
+    native = _native(served_home, "1", [entities[k] for k in keys])
+    assert np.max(np.abs(np.array([a["prediction"] for a in answers]) - native)) <= 1e-5
+    for answer in answers:
+        assert answer["decision"] == int(answer["prediction"] >= answer["threshold"])
+        assert answer["feature_table_version"] == "v0"
+
+
+def test_payload_and_batch_give_the_same_scores_as_lookup(
+    client: TestClient, entities: dict[str, dict[str, Any]]
+) -> None:
+    key, row = next(iter(entities.items()))
+    by_id = client.post(PREDICT, json={"id": int(key)}).json()
+    payload = {f: row[f] for f in FEATURES}
+    by_payload = client.post(PREDICT, json={**payload, "id": int(key)}).json()
+    assert by_payload["prediction"] == pytest.approx(by_id["prediction"], abs=1e-7)
+    assert by_payload["id"] == int(key)
+    batch = client.post(PREDICT, json={"instances": [{"id": int(key)}, payload]}).json()
+    scores = [p["prediction"] for p in batch["predictions"]]
+    assert scores == pytest.approx([by_id["prediction"]] * 2, abs=1e-7)
+
+
+def test_missing_feature_values_are_scored_as_missing(client: TestClient) -> None:
+    payload = dict.fromkeys(FEATURES)
+    got = client.post(PREDICT, json=payload)
+    assert got.status_code == 200
+    assert 0.0 <= got.json()["prediction"] <= 1.0
+
+
+def test_any_loaded_version_answers_by_number_or_alias(
+    client: TestClient, served_home: Settings, entities: dict[str, dict[str, Any]]
+) -> None:
+    key = next(iter(entities))
+    v2 = client.post(f"/v1/models/{NAME}/versions/2/predict", json={"id": int(key)}).json()
+    assert (v2["version"], v2["alias"]) == ("2", "challenger")
+    assert v2["prediction"] == pytest.approx(
+        _native(served_home, "2", [entities[key]])[0], abs=1e-5
+    )
+    via_alias = client.post(f"/v1/models/{NAME}/aliases/challenger/predict", json={"id": int(key)})
+    assert via_alias.json()["version"] == "2"
+    champion = client.post(f"/v1/models/{NAME}/aliases/champion/predict", json={"id": int(key)})
+    assert champion.json()["version"] == "1"
+
+
+def test_models_routes_describe_versions_aliases_policy_and_records(client: TestClient) -> None:
+    listing = client.get("/v1/models").json()["models"]
+    assert listing == [
+        {
+            "name": NAME,
+            "aliases": {"champion": "1", "challenger": "2"},
+            "versions": ["1", "2"],
+            "traffic": "none",
+        }
+    ]
+    model = client.get(f"/v1/models/{NAME}").json()
+    versions = {v["version"]: v for v in model["versions"]}
+    assert versions["1"]["approval"]["status"] == "approved"
+    assert versions["1"]["approval"]["by"] == "risk-officer"
+    assert versions["2"]["approval"]["status"] == "pending"
+    assert versions["1"]["features"] == FEATURES
+    assert versions["1"]["threshold"] > 0
+    assert "roc_auc" in versions["1"]["metrics"]
+    assert versions["1"]["onnx"]["max_abs_diff"] <= 1e-5
+    assert model["traffic"]["mode"] == "none"
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers", "status", "code", "field"),
+    [
+        (
+            PREDICT,
+            b"id=1",
+            {"content-type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (PREDICT, b"{not json", JSON, 415, "invalid_json", "body"),
+        (PREDICT, b'{"id": true}', JSON, 422, "invalid_field", "id"),
+        (PREDICT, b'{"id": 1.5}', JSON, 422, "invalid_field", "id"),
+        (PREDICT, b'{"age": 40}', JSON, 422, "missing_field", "nb_previous_loans"),
+        (
+            PREDICT,
+            json.dumps({**dict.fromkeys(FEATURES, 1), "income": 9}).encode(),
+            JSON,
+            422,
+            "unknown_field",
+            "income",
+        ),
+        (
+            PREDICT,
+            json.dumps({**dict.fromkeys(FEATURES, 1), "age": "forty"}).encode(),
+            JSON,
+            422,
+            "invalid_field",
+            "age",
+        ),
+        (PREDICT, b'{"instances": []}', JSON, 422, "invalid_field", "instances"),
+        (
+            PREDICT,
+            json.dumps({"instances": [{"id": 1}] * 101}).encode(),
+            JSON,
+            413,
+            "batch_too_large",
+            "instances",
+        ),
+        (PREDICT, b'{"id": 999999999}', JSON, 404, "unknown_entity", "id"),
+        ("/v1/models/nope/predict", b'{"id": 1}', JSON, 404, "unknown_model", "name"),
+        (
+            f"/v1/models/{NAME}/versions/9/predict",
+            b'{"id": 1}',
+            JSON,
+            404,
+            "unknown_version",
+            "version",
+        ),
+        (
+            f"/v1/models/{NAME}/aliases/gold/predict",
+            b'{"id": 1}',
+            JSON,
+            404,
+            "unknown_alias",
+            "alias",
+        ),
+    ],
+)
+def test_errors_name_the_problem(
+    client: TestClient,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+    field: str | None,
+) -> None:
+    got = client.post(path, content=body, headers=headers)
+    assert got.status_code == status, got.text
+    assert got.json()["error"]["code"] == code
+    assert got.json()["error"]["field"] == field
+
+
+def test_hidden_input_values_never_appear_in_errors(
+    served_home: Settings, client_for: Callable[..., TestClient]
+) -> None:
+    secret = "4111-1111-1111-1111"
+    shown = client_for(served_home, sync="off").post(
+        PREDICT, json={**dict.fromkeys(FEATURES, 1), "age": secret}
+    )
+    assert secret in shown.text
+    hidden = client_for(served_home.model_copy(update={"hide_input_values": True}), sync="off")
+    for body in ({**dict.fromkeys(FEATURES, 1), "age": secret}, {"id": secret}):
+        got = hidden.post(PREDICT, json=body)
+        assert got.status_code in {404, 422}
+        assert secret not in got.text
+    assert secret not in hidden.get(f"/v1/features/{NAME}/{secret}").text
+
+
+def test_health_readiness_and_metrics(
+    client: TestClient, entities: dict[str, dict[str, Any]]
+) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["models"][NAME]["champion"] == "1"
+    client.post(PREDICT, json={"id": int(next(iter(entities)))})
+    client.post(PREDICT, json={"id": 999999999})
+    text = client.get("/metrics").text
+    assert f'tabship_predictions_total{{alias="champion",model="{NAME}",version="1"}}' in text
+    assert f'tabship_prediction_errors_total{{code="unknown_entity",model="{NAME}"}}' in text
+    assert 'route="/v1/models/{name}/predict",status="404"' in text
+    assert "tabship_prediction_duration_seconds_bucket" in text
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for route in (
+        PREDICT.replace(NAME, "{name}"),
+        "/v1/features/{use_case}/{entity_id}",
+        "/v1/admin/reload",
+        "/readyz",
+    ):
+        assert route in paths
+    params = paths["/v1/models/{name}/versions/{version}/predict"]["post"]["parameters"]
+    assert [p["name"] for p in params] == ["name", "version"]
+    assert client.get("/docs").status_code == 200
