@@ -92,7 +92,7 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
         runtime = NativeRuntime(folder / "native", list(meta["features"]), classifier)
         tolerance = 1e-9
     check = meta["check"]
-    x = np.array(check["inputs"], dtype=np.float64).astype(np.float32)
+    x = np.array(check["inputs"], dtype=np.float64).astype(runtime.dtype)
     if len(x):
         got = runtime.score(x)
         diff = float(np.max(np.abs(got - np.asarray(check["outputs"]))))

@@ -211,15 +211,15 @@ class Scorer:
     @staticmethod
     def _score(items: list[Item], chosen: list[tuple[Served, str]]) -> list[float]:
         if len(items) == 1:
-            x = np.array([items[0].values], dtype=np.float32)
-            return [float(chosen[0][0].runtime.score(x)[0])]
+            runtime = chosen[0][0].runtime
+            return [float(runtime.score(np.array([items[0].values], dtype=runtime.dtype))[0])]
         scores = [0.0] * len(items)
         groups: dict[int, list[int]] = {}
         for i, (served, _) in enumerate(chosen):
             groups.setdefault(id(served), []).append(i)
         for rows in groups.values():
             served = chosen[rows[0]][0]
-            x = np.array([items[i].values for i in rows], dtype=np.float32)
+            x = np.array([items[i].values for i in rows], dtype=served.runtime.dtype)
             for i, score in zip(rows, served.runtime.score(x), strict=True):
                 scores[i] = float(score)
         return scores
@@ -285,7 +285,7 @@ class Scorer:
                 values = [_values_for(i, other, view.entity, self.redact) for i in items]
             except ApiError:
                 return  # the shadow takes other inputs than this payload gives
-            scores = other.runtime.score(np.array(values, dtype=np.float32))
+            scores = other.runtime.score(np.array(values, dtype=other.runtime.dtype))
             seconds = time.perf_counter() - started
             for item, score in zip(items, scores, strict=True):
                 self._record(other, traffic.alias, item, float(score), seconds, request_id, True)

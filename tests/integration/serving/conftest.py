@@ -90,7 +90,9 @@ def served_home(tmp_path_factory: pytest.TempPathFactory, loans: Path) -> Settin
 @pytest.fixture
 def home(served_home: Settings, tmp_path: Path) -> Settings:
     """A private copy of the served home and registry (tests may move aliases)."""
-    shutil.copytree(served_home.home, tmp_path / "home")
+    shutil.copytree(
+        served_home.home, tmp_path / "home", ignore=shutil.ignore_patterns("predictions")
+    )
     source = Path(str(served_home.tracking_uri).removeprefix("sqlite:///"))
     shutil.copy(source, tmp_path / "mlflow.db")
     cases = tmp_path / "cases"

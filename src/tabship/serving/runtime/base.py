@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 
 class Runtime(Protocol):
     name: str
+    dtype: Any  # numpy scalar type; what the model was checked with: float32 for ONNX graphs
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        """Scores for a float32 matrix in the model's feature order (NaN = missing)."""
+        """Scores for a ``dtype`` matrix in the model's feature order (NaN = missing)."""
         ...

@@ -14,6 +14,7 @@ import numpy as np
 
 class NativeRuntime:
     name = "native"
+    dtype = np.float64
 
     def __init__(self, model_dir: Path, features: list[str], classifier: bool) -> None:
         import cloudpickle
@@ -28,7 +29,7 @@ class NativeRuntime:
     def score(self, x: np.ndarray) -> np.ndarray:
         import pandas as pd
 
-        frame = pd.DataFrame(x.astype(np.float64), columns=self._features)
+        frame = pd.DataFrame(x, columns=self._features)
         if self._classifier:
             return np.asarray(self._model.predict_proba(frame))[:, 1]
         return np.asarray(self._model.predict(frame)).reshape(-1)

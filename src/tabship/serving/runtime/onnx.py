@@ -11,6 +11,7 @@ INPUT_NAME = "features"
 
 class OnnxRuntime:
     name = "onnx"
+    dtype = np.float32
 
     def __init__(self, path: Path, classifier: bool) -> None:
         import onnxruntime as ort
