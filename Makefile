@@ -9,10 +9,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 USECASE ?= credit_risk
 DEMO_ROWS ?= 200000
+DEMO_PORT ?= 8000
 export TABSHIP_HOME ?= $(CURDIR)/.tabship
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training bench-training
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training bench-training bench-serving
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,16 +34,9 @@ lock: | $(UV) ## re-resolve uv.lock after changing pyproject.toml
 DEMO_TRIALS ?= 4
 DEMO_USER ?= demo-reviewer
 
-demo: venv ## generate data, build features, materialise, train, approve, list the registry
-	$(BIN)/tabship data generate $(USECASE) --rows $(DEMO_ROWS) --out $(TABSHIP_HOME)/data/$(USECASE) --dirty 0.001
-	$(BIN)/tabship features build $(USECASE) --data $(TABSHIP_HOME)/data/$(USECASE)
-	$(BIN)/tabship features materialize $(USECASE)
-	$(BIN)/tabship features get $(USECASE) --sample 3
-	$(BIN)/tabship train $(USECASE) --trials $(DEMO_TRIALS)
-	@echo "--- the new version waits for a person's approval:"
-	$(BIN)/tabship models list $(USECASE)
-	$(BIN)/tabship models approve $(USECASE) challenger --by $(DEMO_USER) --reason "demo: reviewed the evaluation report"
-	$(BIN)/tabship models list $(USECASE)
+demo: venv ## generate, build features, train, approve, then serve (NO_SERVE=1 stops before)
+	$(BIN)/tabship demo $(USECASE) --rows $(DEMO_ROWS) --trials $(DEMO_TRIALS) --by $(DEMO_USER) \
+		--port $(DEMO_PORT) $(if $(NO_SERVE),--no-serve)
 
 docs-training: venv ## copy the demo champion's evaluation report into docs/training.md
 	$(BIN)/tabship models report $(USECASE) champion --out docs/training
@@ -70,7 +64,10 @@ bench-features: venv ## 10M-row feature pipeline vs DuckDB, pandas and the noteb
 bench-training: venv ## 1M loans, 20-trial search, stage by stage
 	$(BIN)/python -m bench.bench_training
 
-bench: bench-features bench-training ## every benchmark; results in docs/benchmarks.md
+bench-serving: venv ## the APIs vs mlflow models serve and two floors (wrk load)
+	$(BIN)/python -m bench.bench_serving
+
+bench: bench-features bench-training bench-serving ## every benchmark; results in docs/benchmarks.md
 
 clean: ## remove local state and environments
 	rm -rf .tabship $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     serve_max_versions: int = Field(
         5, ge=1, description="Newest versions kept loaded per model, besides aliased ones."
     )
+    fast_path: bool = Field(
+        True, description="Answer prediction and feature lookups as plain ASGI before FastAPI."
+    )
     telemetry: bool = Field(
         False, description="FastAPI's OpenTelemetry traces/metrics/logs (costs per request)."
     )

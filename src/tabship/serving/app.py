@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tabship.errors import UseCaseError
 from tabship.serving import errors
 from tabship.serving.errors import Redactor
+from tabship.serving.fastpath import FastPath
 from tabship.serving.logs import request_id
 from tabship.serving.lookup import FeatureSource, LocalFeatures, RemoteFeatures
 from tabship.serving.metrics import Metrics
@@ -37,21 +38,32 @@ SyncMode = Literal["worker", "inline", "off"]
 _log = logging.getLogger("tabship.serve")
 
 
+class RequestIds:
+    """The caller's ``X-Request-ID``, or a fresh id: unique across processes (a random
+    prefix) and cheap within one (a counter)."""
+
+    def __init__(self) -> None:
+        self._prefix, self._counter = uuid.uuid4().hex[:12], itertools.count(1)
+
+    def __call__(self, scope: Scope) -> str:
+        for key, value in scope["headers"]:
+            if key == b"x-request-id" and value:
+                return str(value.decode("latin-1"))[:64]
+        return f"{self._prefix}{next(self._counter):08x}"
+
+
 class RequestContext:
     """Pure ASGI (no per-request task): request id in and out, HTTP metrics by route."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
-        # Ids unique across processes (random prefix) and cheap within one (a counter).
-        self._prefix, self._counter = uuid.uuid4().hex[:12], itertools.count(1)
+    def __init__(self, app: ASGIApp, metrics: Metrics, ids: RequestIds) -> None:
+        self.app, self.metrics, self.ids = app, metrics, ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        rid = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), None)
-        rid = rid[:64] if rid else f"{self._prefix}{next(self._counter):08x}"
+        rid = self.ids(scope)
         token = request_id.set(rid)
         status = 500
 
@@ -183,5 +195,8 @@ def create_app(
     if role in {"all", "features"}:
         routers.insert(0, features.router)
     _mount(app, [*routers, health.router])
-    app.add_middleware(RequestContext, metrics=svc.metrics)
+    ids = RequestIds()
+    app.add_middleware(RequestContext, metrics=svc.metrics, ids=ids)
+    if settings.fast_path:
+        app.add_middleware(FastPath, svc=svc, ids=ids)  # added last: runs first
     return app

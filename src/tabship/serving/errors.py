@@ -30,9 +30,14 @@ class ApiError(Exception):
         )
 
 
+def error_bytes(code: str, message: str, field: str | None = None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "field": field}})
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    body = {"error": {"code": code, "message": message, "field": field}}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(
+        error_bytes(code, message, field), status_code=status, media_type="application/json"
+    )
 
 
 class Redactor:

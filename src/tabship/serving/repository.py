@@ -97,7 +97,12 @@ class Repository:
             "history": state.history,
             "synced_at": state.synced_at,
         }
-        write_json(self.root / state.name / STATE, payload)
+        path = self.root / state.name / STATE
+        if path.is_file():  # unchanged: leave the file (and its mtime) alone
+            old = json.loads(path.read_text())
+            if {**old, "synced_at": None} == json.loads(json.dumps({**payload, "synced_at": None})):
+                return
+        write_json(path, payload)
 
     def read_state(self, model: str) -> ModelState | None:
         path = self.root / model / STATE
@@ -121,11 +126,9 @@ class Repository:
             return {"generation": 0, "synced_at": None, "error": None}
         return dict(json.loads(path.read_text()))
 
-    def stamp(self) -> tuple[float, ...]:
-        """Changes whenever a sync pass or a state file changes (cheap to poll)."""
-        stamps = [self._mtime(self.root / SYNC)]
-        stamps += [self._mtime(self.root / m / STATE) for m in self.models()]
-        return tuple(stamps)
+    def stamp(self) -> tuple[tuple[str, float], ...]:
+        """Changes whenever a model's state changes (cheap to poll: a few ``stat`` calls)."""
+        return tuple((m, self._mtime(self.root / m / STATE)) for m in self.models())
 
     @staticmethod
     def _mtime(path: Path) -> float:

@@ -41,7 +41,7 @@ class Services:
     scorer: Scorer
     last_error: str | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _stamp: tuple[float, ...] = ()
+    _stamp: tuple[tuple[str, float], ...] = ()
 
     @property
     def serves_predictions(self) -> bool:

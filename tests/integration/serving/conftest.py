@@ -124,9 +124,12 @@ def client_for() -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
-@pytest.fixture
-def client(served_home: Settings, client_for: Callable[..., TestClient]) -> TestClient:
-    return client_for(served_home, sync="off")
+@pytest.fixture(params=[True, False], ids=["fast-path", "fastapi-routes"])
+def client(
+    request: pytest.FixtureRequest, served_home: Settings, client_for: Callable[..., TestClient]
+) -> TestClient:
+    """Both implementations of the hot routes must behave the same."""
+    return client_for(served_home.model_copy(update={"fast_path": request.param}), sync="off")
 
 
 def free_port() -> int:

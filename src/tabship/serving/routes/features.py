@@ -50,9 +50,14 @@ def _shape(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
 )
 async def features_by_id(request: Request) -> Response:
     """The entity's latest features, their event time and the feature-table version."""
-    # Raw request only: parameter and dependency resolution would cost more than the read.
     svc: Services = request.app.state.services
-    use_case, entity_id = request.path_params["use_case"], request.path_params["entity_id"]
+    path = request.path_params
+    content = await features_bytes(svc, path["use_case"], path["entity_id"])
+    return Response(content, media_type="application/json")
+
+
+async def features_bytes(svc: Services, use_case: str, entity_id: str) -> bytes:
+    """One entity's features, shared by the route and the ASGI fast path."""
     usecase = _usecase(svc, use_case)
     assert svc.features is not None
     found = await svc.features.fetch(use_case, [entity_id])
@@ -65,12 +70,8 @@ async def features_by_id(request: Request) -> Response:
             f"{usecase.entity} {svc.redact(entity_id)} not found in {use_case} ({version})",
             "entity_id",
         )
-    body = {
-        "use_case": use_case,
-        **_shape(usecase, entity_id, row),
-        "feature_table_version": found.version,
-    }
-    return Response(orjson.dumps(body), media_type="application/json")
+    shaped = _shape(usecase, entity_id, row)
+    return orjson.dumps({"use_case": use_case, **shaped, "feature_table_version": found.version})
 
 
 @router.post("/{use_case}")

@@ -41,14 +41,13 @@ _BODY = {
 }
 
 
-async def json_body(request: Request) -> Any:
-    kind = request.headers.get("content-type", "")
-    if not kind.split(";")[0].strip().lower().endswith("json"):
+def parse_json(content_type: str, raw: bytes) -> Any:
+    if not content_type.split(";", maxsplit=1)[0].strip().lower().endswith("json"):
         raise ApiError(
             415, "unsupported_media_type", "send a JSON body with Content-Type: application/json"
         )
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(415, "invalid_json", f"body is not valid JSON: {exc.msg}", "body") from exc
 
@@ -65,14 +64,59 @@ def model_view(svc: Services, name: str) -> ModelView:
     return view
 
 
-async def _answer(svc: Services, request: Request, view: ModelView, target: Target) -> Response:
-    body = await json_body(request)
+def _target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
+    """Who answers: the policy (``by`` = "default"), a version number, or an alias."""
+    if by == "version":
+        served = view.versions.get(ref)
+        if served is None:
+            loaded = ", ".join(sorted(view.versions, key=int))
+            raise ApiError(
+                404,
+                "unknown_version",
+                f"model '{view.name}' has no loaded version {ref} (loaded: {loaded})",
+                "version",
+            )
+        return Target(served, next((a for a, v in view.aliases.items() if v == ref), None))
+    if by == "alias":
+        served = view.by_alias(ref)
+        if served is None:
+            known = ", ".join(sorted(view.aliases)) or "none"
+            raise ApiError(
+                404,
+                "unknown_alias",
+                f"model '{view.name}' has no alias '{ref}' (aliases: {known})",
+                "alias",
+            )
+        return Target(served, ref)
+    return Target(None, None)
+
+
+async def predict_bytes(
+    svc: Services, name: str, by: str, ref: str, content_type: str, raw: bytes
+) -> bytes:
+    """The whole prediction request, shared by the routes and the ASGI fast path."""
+    view = model_view(svc, name)
     try:
+        body = parse_json(content_type, raw)
+        target = _target(svc, view, by, ref)
         result = await svc.scorer.predict(view, target, body, request_id.get() or "")
     except ApiError as exc:
         svc.metrics.errors.labels(view.name, exc.code).inc()
         raise
-    return Response(orjson.dumps(result), media_type="application/json")
+    return orjson.dumps(result)
+
+
+async def _answer(request: Request, by: str, ref: str = "") -> Response:
+    svc: Services = request.app.state.services
+    content = await predict_bytes(
+        svc,
+        request.path_params["name"],
+        by,
+        ref,
+        request.headers.get("content-type", ""),
+        await request.body(),
+    )
+    return Response(content, media_type="application/json")
 
 
 def _path(name: str, what: str) -> dict[str, Any]:
@@ -87,17 +131,17 @@ def _path(name: str, what: str) -> dict[str, Any]:
 
 _MODEL = _path("name", "Model (use case) name.")
 
-# The three routes below take only the raw request: FastAPI's parameter and dependency
-# resolution costs more than the whole prediction (measured: ~200 µs a request), so they
-# read path and services directly and declare their parameters for the docs by hand.
+# These routes document the API and serve it under TestClient; under uvicorn the same
+# requests are answered by ``serving.fastpath`` with the same code (``predict_bytes``).
+# They take only the raw request: FastAPI's parameter and dependency resolution costs more
+# than a whole prediction (~200 µs a request, measured), so parameters are declared for
+# the docs by hand.
 
 
 @router.post("/{name}/predict", openapi_extra={**_BODY, "parameters": [_MODEL]})
 async def predict(request: Request) -> Response:
     """Score with the champion (or as the model's traffic policy routes)."""
-    svc: Services = request.app.state.services
-    view = model_view(svc, request.path_params["name"])
-    return await _answer(svc, request, view, Target(None, None))
+    return await _answer(request, "default")
 
 
 @router.post(
@@ -106,20 +150,7 @@ async def predict(request: Request) -> Response:
 )
 async def predict_version(request: Request) -> Response:
     """Score with one loaded version, by number."""
-    svc: Services = request.app.state.services
-    name, version = request.path_params["name"], request.path_params["version"]
-    view = model_view(svc, name)
-    served = view.versions.get(version)
-    if served is None:
-        loaded = ", ".join(sorted(view.versions, key=int))
-        raise ApiError(
-            404,
-            "unknown_version",
-            f"model '{name}' has no loaded version {version} (loaded: {loaded})",
-            "version",
-        )
-    alias = next((a for a, v in view.aliases.items() if v == version), None)
-    return await _answer(svc, request, view, Target(served, alias))
+    return await _answer(request, "version", request.path_params["version"])
 
 
 @router.post(
@@ -128,16 +159,4 @@ async def predict_version(request: Request) -> Response:
 )
 async def predict_alias(request: Request) -> Response:
     """Score with the version an alias names (``champion``, ``challenger``, ...)."""
-    svc: Services = request.app.state.services
-    name, alias = request.path_params["name"], request.path_params["alias"]
-    view = model_view(svc, name)
-    served = view.by_alias(alias)
-    if served is None:
-        known = ", ".join(sorted(view.aliases)) or "none"
-        raise ApiError(
-            404,
-            "unknown_alias",
-            f"model '{name}' has no alias '{alias}' (aliases: {known})",
-            "alias",
-        )
-    return await _answer(svc, request, view, Target(served, alias))
+    return await _answer(request, "alias", request.path_params["alias"])

@@ -1,0 +1,55 @@
+"""The two floors tabship's API is measured against (``make bench-serving``).
+
+``bare_app``: a FastAPI handler that only parses and returns JSON. ``onnx_app``: a bare
+FastAPI app calling the champion's fastest in-process runtime (ONNX Runtime) on a
+features payload: no online lookup, no logging, no metrics, one model.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+bare_app = FastAPI()
+onnx_app = FastAPI()
+
+
+class Key(BaseModel):
+    id: int
+
+
+class Features(BaseModel):
+    nb_previous_loans: float | None
+    avg_amount_loans_previous: float | None
+    age: float | None
+    years_on_the_job: float | None
+    flag_own_car: float | None
+
+
+@bare_app.post("/predict")
+async def bare(body: Key) -> dict[str, float]:
+    return {"id": body.id, "prediction": 0.0}
+
+
+_session = None
+if os.environ.get("BENCH_ONNX"):
+    import onnxruntime as ort
+
+    _options = ort.SessionOptions()
+    _options.intra_op_num_threads = 1
+    _options.inter_op_num_threads = 1
+    _session = ort.InferenceSession(
+        os.environ["BENCH_ONNX"], _options, providers=["CPUExecutionProvider"]
+    )
+    _output = [_session.get_outputs()[-1].name]
+
+
+@onnx_app.post("/predict")
+async def onnx(body: Features) -> dict[str, float]:
+    assert _session is not None
+    row = [np.nan if v is None else v for v in body.model_dump().values()]
+    (scores,) = _session.run(_output, {"features": np.array([row], dtype=np.float32)})
+    return {"prediction": float(scores[0, 1])}

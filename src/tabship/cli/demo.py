@@ -1,0 +1,112 @@
+"""``tabship demo``: the whole path on generated data, ending with the API serving it.
+
+Each step runs the same ``tabship`` command a user would type, and is echoed first, so
+the demo doubles as a walkthrough.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from tabship.cli.context import console, get
+from tabship.errors import TabshipError
+from tabship.settings import Settings
+
+app = typer.Typer()
+
+
+def _run(settings: Settings, *args: str) -> None:
+    command = ["tabship", "--home", str(settings.home), *args]
+    console.print(f"[bold cyan]$ {shlex.join(command)}[/bold cyan]", highlight=False)
+    done = subprocess.run([sys.executable, "-m", *command], check=False)
+    if done.returncode != 0:
+        raise TabshipError(f"demo step failed (exit {done.returncode}): {shlex.join(command)}")
+
+
+def curl_examples(settings: Settings, use_case: str, entity: str, port: int) -> list[str]:
+    """Requests that work against the demo's server: features, prediction, a named version."""
+    from tabship.serving.repository import Repository
+    from tabship.stores.online import open_online_store
+
+    store = open_online_store(settings)
+    try:
+        keys = store.keys(use_case, 1)
+    finally:
+        store.close()
+    state = Repository(settings.serving_dir).read_state(use_case)
+    if not keys or state is None or "champion" not in state.aliases:
+        raise TabshipError(f"nothing to serve for {use_case}: no features or no champion")
+    key: int | str = int(keys[0]) if keys[0].isdigit() else keys[0]
+    body = shlex.quote(json.dumps({entity: key}))
+    base = f"http://127.0.0.1:{port}"
+    post = f"curl -s -X POST -H 'Content-Type: application/json' -d {body}"
+    version = state.aliases["champion"]
+    return [
+        f"curl -s {base}/v1/features/{use_case}/{keys[0]}",
+        f"{post} {base}/v1/models/{use_case}/predict",
+        f"{post} {base}/v1/models/{use_case}/versions/{version}/predict",
+        f"curl -s {base}/v1/models/{use_case}",
+    ]
+
+
+@app.command("demo")
+def demo_cmd(
+    ctx: typer.Context,
+    use_case: Annotated[str, typer.Argument(help="Use-case name.")] = "credit_risk",
+    rows: Annotated[int, typer.Option(min=1000, help="Generated source rows.")] = 200_000,
+    trials: Annotated[int, typer.Option(min=1, help="Search trials.")] = 4,
+    by: Annotated[str, typer.Option(help="Who approves, in the demo.")] = "demo-reviewer",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    serve: Annotated[bool, typer.Option(help="End by serving (--no-serve stops before).")] = True,
+) -> None:
+    """Generate data, build and materialise features, train, approve, then serve."""
+    settings = get(ctx).settings
+    entity = get(ctx).usecase(use_case).entity  # fails early on an unknown use case
+    data = settings.home / "data" / use_case
+    _run(
+        settings,
+        "data",
+        "generate",
+        use_case,
+        "--rows",
+        str(rows),
+        "--out",
+        str(data),
+        "--dirty",
+        "0.001",
+    )
+    _run(settings, "features", "build", use_case, "--data", str(data))
+    _run(settings, "features", "materialize", use_case)
+    _run(settings, "features", "get", use_case, "--sample", "2")
+    _run(settings, "train", use_case, "--trials", str(trials))
+    _run(settings, "models", "list", use_case)
+    reason = "demo: reviewed the evaluation report"
+    _run(settings, "models", "approve", use_case, "challenger", "--by", by, "--reason", reason)
+    _run(settings, "models", "list", use_case)
+    console.print("\n[bold]Try these once the server is up:[/bold]")
+    for line in curl_examples(settings, use_case, entity, port):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if not serve:
+        return
+    console.print(
+        f"\n[bold]Serving on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops.[/bold]"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "tabship",
+        "--home",
+        str(settings.home),
+        "serve",
+        "--port",
+        str(port),
+    ]
+    sys.stdout.flush()
+    os.execv(sys.executable, command)

@@ -1,0 +1,99 @@
+"""``tabship demo`` end to end: every step, then a server on which the printed curl
+commands work."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.serving.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _run_curl(line: str) -> dict[str, object]:
+    args = shlex.split(line)
+    if shutil.which("curl"):
+        out = subprocess.run([*args, "-f"], check=True, capture_output=True, text=True, timeout=30)
+        return dict(json.loads(out.stdout))
+    url = args[-1]
+    if "-d" in args:
+        body = args[args.index("-d") + 1]
+        response = httpx.post(url, content=body, headers={"content-type": "application/json"})
+    else:
+        response = httpx.get(url)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def test_demo_runs_every_step_and_its_curl_commands_work(tmp_path: Path) -> None:
+    port = free_port()
+    home = tmp_path / "home"
+    env = {**os.environ, "TABSHIP_HOME": str(home), "COLUMNS": "200"}
+    demo = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tabship",
+            "demo",
+            "--rows",
+            "3000",
+            "--trials",
+            "2",
+            "--no-serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    curls = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("curl ")]
+    assert len(curls) == 4
+    for step in (
+        "data generate",
+        "features build",
+        "features materialize",
+        "train",
+        "models approve",
+    ):
+        assert f"$ tabship --home {home} {step}" in demo.stdout
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tabship", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "server exited"
+            assert time.monotonic() < deadline, "server never became ready"
+            time.sleep(0.1)
+        features, by_id, by_version, model = (_run_curl(line) for line in curls)
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert set(features["features"]) >= {"age", "nb_previous_loans"}  # type: ignore[arg-type]
+    assert by_id["alias"] == "champion"
+    assert by_version["version"] == by_id["version"]
+    assert by_version["prediction"] == by_id["prediction"]
+    assert model["aliases"]["champion"] == by_id["version"]  # type: ignore[index]
