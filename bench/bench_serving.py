@@ -265,12 +265,17 @@ def _servers(home: Path) -> tuple[list[Server], str]:
     return servers, key
 
 
-def _measure(servers: list[Server], key: str, wrk: str, seconds: int) -> dict[str, float]:
+def _measure(
+    servers: list[Server], key: str, wrk: str, seconds: int, warmup: int
+) -> dict[str, float]:
     extra: dict[str, float] = {}
     for server in servers:
         print(f"{server.label} …", flush=True)
         process = _start(server)
         try:
+            # Steady state, for every server alike: a discarded warm-up run first (tabship's
+            # sync worker, for one, is still importing MLflow right after the start).
+            _load(wrk, server.url, server.body, 4, warmup)
             server.results["c1"] = _load(wrk, server.url, server.body, 1, seconds)
             server.results["c32"] = _load(wrk, server.url, server.body, 32, seconds)
             if server.label == "tabship":
@@ -370,11 +375,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
     home = _home(args.rows, args.trials)
     wrk = _wrk()
     servers, key = _servers(home)
-    extra = _measure(servers, key, wrk, args.seconds)
+    extra = _measure(servers, key, wrk, args.seconds, args.warmup)
     print("measuring a [serve] install …", flush=True)
     install_mb = _serve_install_mb()
     lines = report(servers, extra, install_mb, args)

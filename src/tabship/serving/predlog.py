@@ -13,6 +13,7 @@ import math
 import os
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -98,11 +99,16 @@ class PredictionLog:
 
     def _write(self, batch: list[Entry]) -> None:
         touched: set[IO[bytes]] = set()
-        for entry in batch:
+        for number, entry in enumerate(batch, 1):
             day = dt.datetime.fromtimestamp(entry.time, dt.UTC).date().isoformat()
             handle = self._file(entry.model, day)
             handle.write(entry.as_json() + b"\n")
             touched.add(handle)
+            if number % 64 == 0:
+                # Hand the interpreter back to the request path every few hundred µs
+                # rather than at the 5 ms switch interval: a second's worth of entries
+                # would otherwise show up as p99 latency.
+                time.sleep(0)
         for handle in touched:
             try:
                 handle.flush()

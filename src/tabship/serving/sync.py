@@ -116,6 +116,8 @@ def watch(settings: Settings, interval: float) -> None:
     signal.signal(signal.SIGUSR1, lambda *_: wake.set())
     signal.signal(signal.SIGTERM, halt)
     signal.signal(signal.SIGINT, halt)
+    # Housekeeping beside a latency-sensitive API on the same cores: yield to it.
+    os.nice(10)
     repo, registry = repository(settings), Registry(settings)
     generation = int(repo.sync_status().get("generation", 0))
     while not stop.is_set():
