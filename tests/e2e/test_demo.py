@@ -9,13 +9,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.serving.conftest import free_port
+from tests.integration.serving.conftest import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -78,16 +77,7 @@ def test_demo_runs_every_step_and_its_curl_commands_work(tmp_path: Path) -> None
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server never became ready"
-            time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}", server)
         features, by_id, by_version, model = (_run_curl(line) for line in curls)
     finally:
         server.terminate()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 import yaml
@@ -35,6 +37,36 @@ from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
 
 NAME = "credit_risk"
+PREDICT = f"/v1/models/{NAME}/predict"
+FEATURES = [
+    "nb_previous_loans",
+    "avg_amount_loans_previous",
+    "age",
+    "years_on_the_job",
+    "flag_own_car",
+]
+
+
+def entity_ids(settings: Settings, n: int) -> list[int]:
+    """``n`` user ids present in the online store."""
+    store = open_online_store(settings)
+    keys = store.keys(NAME, n)
+    store.close()
+    return [int(k) for k in keys]
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Until ``url``/readyz answers 200; fails if the server process exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "server exited"
+        assert time.monotonic() < deadline, "server never became ready"
+        time.sleep(0.1)
 
 
 def declare(cases: Path, **serving: Any) -> UseCase:

@@ -14,16 +14,7 @@ from fastapi.testclient import TestClient
 
 from tabship.settings import Settings
 from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import NAME
-
-FEATURES = [
-    "nb_previous_loans",
-    "avg_amount_loans_previous",
-    "age",
-    "years_on_the_job",
-    "flag_own_car",
-]
-PREDICT = f"/v1/models/{NAME}/predict"
+from tests.integration.serving.conftest import FEATURES, NAME, PREDICT
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,14 @@ from fastapi.testclient import TestClient
 
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import NAME, free_port
-
-PREDICT = f"/v1/models/{NAME}/predict"
-FEATURES = [
-    "nb_previous_loans",
-    "avg_amount_loans_previous",
-    "age",
-    "years_on_the_job",
-    "flag_own_car",
-]
+from tests.integration.serving.conftest import (
+    FEATURES,
+    NAME,
+    PREDICT,
+    entity_ids,
+    free_port,
+    wait_ready,
+)
 
 
 def _lines(settings: Settings) -> list[dict[str, object]]:
@@ -34,15 +31,8 @@ def _lines(settings: Settings) -> list[dict[str, object]]:
     return [json.loads(line) for f in files for line in Path(f).read_text().splitlines()]
 
 
-def _ids(settings: Settings, n: int) -> list[int]:
-    store = open_online_store(settings)
-    keys = store.keys(NAME, n)
-    store.close()
-    return [int(k) for k in keys]
-
-
 def test_every_answer_is_logged_with_its_request_id_and_inputs(home: Settings) -> None:
-    ids = _ids(home, 5)
+    ids = entity_ids(home, 5)
     with TestClient(create_app(home, sync="off")) as client:
         answers = [
             client.post(PREDICT, json={"id": i}, headers={"x-request-id": f"req-{i}"}) for i in ids
@@ -71,17 +61,8 @@ def test_a_killed_server_loses_at_most_one_flush_interval(home: Settings) -> Non
     server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        ids = _ids(home, 40)
+        wait_ready(url, server)
+        ids = entity_ids(home, 40)
         with httpx.Client(base_url=url) as http:
             for i in ids:
                 assert http.post(PREDICT, json={"id": i}).status_code == 200

@@ -18,24 +18,15 @@ from tabship.registry.client import Registry
 from tabship.serving.app import create_app
 from tabship.serving.sync import repository
 from tabship.settings import Settings
-from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import NAME, publish, running
+from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, publish, running
 
-PREDICT = f"/v1/models/{NAME}/predict"
 KEY = "test-admin-key"
-
-
-def _some_id(settings: Settings) -> int:
-    store = open_online_store(settings)
-    key = store.keys(NAME, 1)[0]
-    store.close()
-    return int(key)
 
 
 @pytest.mark.slow
 def test_champion_moves_under_concurrent_requests_without_a_failed_request(home: Settings) -> None:
     settings = home.model_copy(update={"poll_interval": 0.3})
-    entity = _some_id(settings)
+    entity = entity_ids(settings, 1)[0]
     answers: list[list[tuple[int, str | None]]] = [[] for _ in range(4)]
     stop = threading.Event()
 
@@ -77,7 +68,7 @@ def test_admin_reload_needs_the_key_and_applies_alias_changes(
     client = client_for(home.model_copy(update={"api_key": SecretStr(KEY)}), sync="inline")
     assert client.post("/v1/admin/reload").status_code == 401
     assert client.post("/v1/admin/reload", headers={"x-api-key": "wrong"}).status_code == 401
-    entity = _some_id(home)
+    entity = entity_ids(home, 1)[0]
     assert client.post(PREDICT, json={"id": entity}).json()["version"] == "1"
 
     approve(Registry(home), NAME, "2", by="ana", reason="reload test", override=True)
@@ -96,7 +87,7 @@ def test_a_version_failing_its_check_is_not_swapped_in(
     meta["check"]["outputs"] = [v + 0.5 for v in meta["check"]["outputs"]]  # a corrupt bundle
     meta_path.write_text(json.dumps(meta))
     client = client_for(home.model_copy(update={"api_key": SecretStr(KEY)}), sync="off")
-    entity = _some_id(home)
+    entity = entity_ids(home, 1)[0]
     assert (
         client.post(
             f"/v1/models/{NAME}/aliases/challenger/predict", json={"id": entity}
@@ -129,12 +120,12 @@ def test_no_champion_means_not_ready_and_503(
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert "no champion" in ready.json()["error"]["message"]
-    got = client.post(PREDICT, json={"id": _some_id(home)})
+    got = client.post(PREDICT, json={"id": entity_ids(home, 1)[0]})
     assert got.status_code == 503
     assert "no approved champion" in got.json()["error"]["message"]
     assert (
         client.post(
-            f"/v1/models/{NAME}/versions/2/predict", json={"id": _some_id(home)}
+            f"/v1/models/{NAME}/versions/2/predict", json={"id": entity_ids(home, 1)[0]}
         ).status_code
         == 200
     )

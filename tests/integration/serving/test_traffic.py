@@ -12,17 +12,7 @@ from fastapi.testclient import TestClient
 
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import NAME, declare
-
-PREDICT = f"/v1/models/{NAME}/predict"
-
-
-def _ids(settings: Settings, n: int) -> list[int]:
-    store = open_online_store(settings)
-    keys = store.keys(NAME, n)
-    store.close()
-    return [int(k) for k in keys]
+from tests.integration.serving.conftest import NAME, PREDICT, declare, entity_ids
 
 
 def _log(settings: Settings) -> list[dict[str, Any]]:
@@ -32,7 +22,7 @@ def _log(settings: Settings) -> list[dict[str, Any]]:
 
 def test_shadow_scores_are_logged_not_returned(home: Settings) -> None:
     declare(home.usecases, traffic={"mode": "shadow", "alias": "challenger", "share": 1.0})
-    ids = _ids(home, 20)
+    ids = entity_ids(home, 20)
     with TestClient(create_app(home, sync="off")) as client:
         answers = [client.post(PREDICT, json={"id": i}) for i in ids]
         pinned = client.post(f"/v1/models/{NAME}/versions/1/predict", json={"id": ids[0]})
@@ -51,7 +41,7 @@ def test_shadow_scores_are_logged_not_returned(home: Settings) -> None:
 
 def test_canary_is_a_sticky_split_by_entity(home: Settings) -> None:
     declare(home.usecases, traffic={"mode": "canary", "alias": "challenger", "share": 0.5})
-    ids = _ids(home, 60)
+    ids = entity_ids(home, 60)
     with TestClient(create_app(home, sync="off")) as client:
         first = {i: client.post(PREDICT, json={"id": i}).json() for i in ids}
         again = {i: client.post(PREDICT, json={"id": i}).json()["version"] for i in ids}
