@@ -1,0 +1,58 @@
+"""Structured logs carry the request id; the prediction log keeps missing inputs missing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+from tabship.serving.logs import JsonFormatter, request_id
+from tabship.serving.predlog import Entry, PredictionLog
+
+
+def test_json_log_lines_carry_the_request_id_and_extra_fields() -> None:
+    record = logging.makeLogRecord(
+        {"name": "tabship.pool", "levelname": "ERROR", "msg": "version refused", "model": "m"}
+    )
+    token = request_id.set("req-42")
+    try:
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id.reset(token)
+    assert line["request_id"] == "req-42"
+    assert line["message"] == "version refused"
+    assert line["model"] == "m"
+    assert line["level"] == "error"
+    assert "request_id" not in json.loads(JsonFormatter().format(record))
+
+
+def test_prediction_log_writes_missing_values_as_null_and_everything_on_close(
+    tmp_path: Path,
+) -> None:
+    log = PredictionLog(tmp_path, flush_interval=60)  # only the close flushes here
+    log.start()
+    for n in range(100):
+        log.append(
+            Entry(
+                f"r{n}",
+                1.7e9,
+                "m",
+                "3",
+                "champion",
+                False,
+                n,
+                ["a", "b"],
+                [1.0, math.nan],
+                0.25,
+                0.0004,
+            )
+        )
+    log.close()
+    lines = [
+        json.loads(x) for f in (tmp_path / "m").glob("*.jsonl") for x in f.read_text().splitlines()
+    ]
+    assert [x["request_id"] for x in lines] == [f"r{n}" for n in range(100)]
+    assert lines[0]["features"] == {"a": 1.0, "b": None}
+    assert lines[0]["time"].startswith("2023-11-14T22:13:20")
+    assert lines[0]["latency_ms"] == 0.4
