@@ -132,6 +132,23 @@ def build_services(
     )
 
 
+class TabshipAPI(FastAPI):
+    """FastAPI, with the hot routes answered before its middleware stack when enabled:
+    the fast path handles its own errors, ids and metrics, and every other request (and
+    the lifespan) goes through FastAPI unchanged."""
+
+    fast_path: FastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_path is not None:
+            await self.fast_path(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def starlette_call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 def _mount(app: FastAPI, routers: list[APIRouter]) -> None:
     """Add the routers' routes to the app itself, ahead of the docs routes.
 
@@ -176,7 +193,7 @@ def create_app(
                 await svc.features.close()
             _log.info("stopped", extra={"predictions_logged": svc.log.written})
 
-    app = FastAPI(
+    app = TabshipAPI(
         title="tabship",
         summary="Features and predictions for the declared use cases.",
         version="1",
@@ -198,5 +215,5 @@ def create_app(
     ids = RequestIds()
     app.add_middleware(RequestContext, metrics=svc.metrics, ids=ids)
     if settings.fast_path:
-        app.add_middleware(FastPath, svc=svc, ids=ids)  # added last: runs first
+        app.fast_path = FastPath(app.starlette_call, svc, ids)
     return app

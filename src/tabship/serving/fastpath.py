@@ -95,7 +95,11 @@ class FastPath:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
-        self.svc.metrics.http(template, scope["method"], status, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if kind == "features":
+            self.svc.metrics.http(template, scope["method"], status, seconds)
+        else:  # predictions have their own histogram; count the request, skip a second one
+            self.svc.metrics.http_count(template, scope["method"], status)
 
 
 def _header(scope: Scope, name: bytes) -> str:

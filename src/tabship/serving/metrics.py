@@ -72,6 +72,9 @@ class Metrics:
         self._child(self.requests, route, method, str(status)).inc()
         self._child(self.latency, route).observe(seconds)
 
+    def http_count(self, route: str, method: str, status: int) -> None:
+        self._child(self.requests, route, method, str(status)).inc()
+
     def prediction(self, model: str, version: str, alias: str) -> None:
         self._child(self.predictions, model, version, alias).inc()
 
