@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -265,30 +266,59 @@ def _servers(home: Path) -> tuple[list[Server], str]:
     return servers, key
 
 
+def _scenarios(
+    server: Server, servers: list[Server], key: str
+) -> dict[str, tuple[str, str | None, int]]:
+    """Scenario → (url, body, connections) for one server."""
+    found: dict[str, tuple[str, str | None, int]] = {
+        "c1": (server.url, server.body, 1),
+        "c32": (server.url, server.body, 32),
+    }
+    if server.label == "tabship":
+        base = server.url.split("/v1/")[0]
+        found["features c1"] = (f"{base}/v1/features/{NAME}/{key}", None, 1)
+        found["payload c1"] = (server.url, servers[2].body, 1)
+    return found
+
+
+def _median(loads: list[Load]) -> Load:
+    return Load(
+        statistics.median(x.p50_ms for x in loads),
+        statistics.median(x.p99_ms for x in loads),
+        statistics.median(x.rps for x in loads),
+    )
+
+
 def _measure(
-    servers: list[Server], key: str, wrk: str, seconds: int, warmup: int
+    servers: list[Server], key: str, wrk: str, seconds: int, warmup: int, rounds: int
 ) -> dict[str, float]:
+    """Start every server (one at a time, timing its cold start), then load them in
+    interleaved rounds and keep each scenario's median: the machine's drift falls on all."""
+    processes: list[subprocess.Popen[bytes]] = []
     extra: dict[str, float] = {}
-    for server in servers:
-        print(f"{server.label} …", flush=True)
-        process = _start(server)
-        try:
-            # Steady state, for every server alike: a discarded warm-up run first (tabship's
-            # sync worker, for one, is still importing MLflow right after the start).
+    try:
+        for server in servers:
+            print(f"starting {server.label} …", flush=True)
+            processes.append(_start(server))
+            # Steady state: a discarded warm-up first (tabship's sync worker, for one, is
+            # still importing MLflow right after the start).
             _load(wrk, server.url, server.body, 4, warmup)
-            server.results["c1"] = _load(wrk, server.url, server.body, 1, seconds)
-            server.results["c32"] = _load(wrk, server.url, server.body, 32, seconds)
-            if server.label == "tabship":
-                base = server.url.split("/v1/")[0]
-                features = _load(wrk, f"{base}/v1/features/{NAME}/{key}", None, 1, seconds)
-                server.results["features c1"] = features
-                payload = servers[2].body
-                server.results["payload c1"] = _load(wrk, server.url, payload, 1, seconds)
-                extra["api_rss_mb"] = psutil.Process(process.pid).memory_info().rss / 2**20
+        runs: dict[tuple[str, str], list[Load]] = {}
+        for round_ in range(1, rounds + 1):
+            for server in servers:
+                for scenario, (url, body, connections) in _scenarios(server, servers, key).items():
+                    load = _load(wrk, url, body, connections, seconds)
+                    runs.setdefault((server.label, scenario), []).append(load)
+                    print(f"  round {round_} {server.label} {scenario}: {load}", flush=True)
+        for server, process in zip(servers, processes, strict=True):
+            for scenario in _scenarios(server, servers, key):
+                server.results[scenario] = _median(runs[(server.label, scenario)])
             server.rss_mb = _rss_mb(process)
-        finally:
+            if server.label == "tabship":
+                extra["api_rss_mb"] = psutil.Process(process.pid).memory_info().rss / 2**20
+    finally:
+        for process in processes:
             _stop(process)
-        print(f"  {server.results}", flush=True)
     return extra
 
 
@@ -376,11 +406,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     home = _home(args.rows, args.trials)
     wrk = _wrk()
     servers, key = _servers(home)
-    extra = _measure(servers, key, wrk, args.seconds, args.warmup)
+    extra = _measure(servers, key, wrk, args.seconds, args.warmup, args.rounds)
     print("measuring a [serve] install …", flush=True)
     install_mb = _serve_install_mb()
     lines = report(servers, extra, install_mb, args)
