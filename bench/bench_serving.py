@@ -371,7 +371,9 @@ def report(
         f"Measured {dt.date.today().isoformat()} on {_machine()}; `make bench-serving`.",
         f"One credit_risk champion ({args.rows:,} generated loans, {args.trials}-trial search),",
         "one worker per server, load from `wrk -t1` on 127.0.0.1 for "
-        f'{args.seconds} s per row. tabship and the bare handler get `{{"id": …}}` (tabship '
+        f"{args.seconds} s per run after a {args.warmup} s warm-up; all servers up at once and "
+        f"loaded in {args.rounds} interleaved rounds, medians shown. "
+        f'tabship and the bare handler get `{{"id": …}}` (tabship '
         "looks the features up in the online store); mlflow and the ONNX floor get the features.",
         "",
         "| server (scenario) | p50 ms | p99 ms | req/s | cold start s | RSS MB |",
@@ -388,7 +390,8 @@ def report(
         _row(bare, "c32"),
         "",
         f"tabship's RSS includes its registry sync worker (a separate process importing MLflow);"
-        f" the API process alone: {extra['api_rss_mb']:,.0f} MB.",
+        f" the API process alone: {extra['api_rss_mb']:,.0f} MB. On this shared 2-core machine"
+        " single runs of the same server differ by up to ±15%; the ratios below are of medians.",
         "",
         "| target | measured | |",
         "|---|---:|---|",
