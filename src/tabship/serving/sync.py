@@ -120,7 +120,8 @@ def watch(settings: Settings, interval: float) -> None:
     os.nice(10)
     repo, registry = repository(settings), Registry(settings)
     generation = int(repo.sync_status().get("generation", 0))
-    while not stop.is_set():
+    parent = os.getppid()
+    while not stop.is_set() and os.getppid() == parent:  # ends with the server that started it
         generation += 1
         try:
             sync_once(settings, registry)
