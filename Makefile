@@ -59,7 +59,7 @@ test: venv ## lint, type check, then every test (starts Redis itself where none 
 	$(BIN)/pytest
 
 bench-features: venv ## 10M-row feature pipeline vs DuckDB, pandas and the notebook loop
-	$(BIN)/python bench/bench_features.py
+	$(BIN)/python -m bench.bench_features
 
 bench-training: venv ## 1M loans, 20-trial search, stage by stage
 	$(BIN)/python -m bench.bench_training
