@@ -41,7 +41,11 @@ class SourceSpec(_Strict):
 class FeatureViewSpec(_Strict):
     """The feature definitions: a function from the validated raw table to features."""
 
-    definitions: str = Field(description="'file.py:function' in the use-case folder.")
+    definitions: str | None = Field(
+        None,
+        description="'file.py:function' in the use-case folder; without it the features are "
+        "declared columns of the source, used as they are (after the contract).",
+    )
     features: list[str] = Field(min_length=1, description="Feature columns, in model order.")
 
 
@@ -51,7 +55,9 @@ class UseCase(_Strict):
     name: str
     description: str = ""
     entity: str = Field(description="Column identifying who a row is about (online key).")
-    event_time: str = Field(description="Column giving when a row's facts were known.")
+    event_time: str | None = Field(
+        None, description="Column giving when a row's facts were known (none: rows are timeless)."
+    )
     row_key: str = Field(description="Column that uniquely identifies a raw row.")
     target: str | None = None
     source: SourceSpec = SourceSpec()
@@ -72,6 +78,11 @@ class UseCase(_Strict):
         if not callable(func):
             raise UseCaseError(f"{self.name}: '{func_name}' is not a function in {path}")
         return func  # type: ignore[no-any-return]
+
+    @property
+    def keys(self) -> list[str]:
+        """Row key, entity and event time (when declared), without repeats."""
+        return list(dict.fromkeys(c for c in (self.row_key, self.entity, self.event_time) if c))
 
     def fingerprint(self) -> str:
         """Hash of the declaration and every Python file beside it: the feature-code version."""
@@ -121,7 +132,8 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
     if usecase.name != name:
         raise UseCaseError(f"{path}: declares name '{usecase.name}', folder is '{name}'")
     usecase.contract.check_refers_to(
-        [usecase.entity, usecase.event_time, usecase.row_key]
+        [c for c in (usecase.entity, usecase.event_time, usecase.row_key) if c]
         + ([usecase.target] if usecase.target else [])
+        + ([] if usecase.feature_view.definitions else usecase.feature_view.features)
     )
     return usecase

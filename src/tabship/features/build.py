@@ -40,13 +40,15 @@ class BuildResult:
 
 
 def feature_expression(usecase: UseCase, valid: ir.Table) -> ir.Table:
-    """Apply the use case's definitions and check they produce the declared view."""
+    """Apply the use case's definitions (or take the declared columns as they are) and
+    check they produce the declared view."""
+    if usecase.feature_view.definitions is None:
+        return valid
     definitions = usecase.load_callable(usecase.feature_view.definitions)
     out = definitions(valid)
     if not isinstance(out, ir.Table):
         raise UseCaseError(f"{usecase.name}: feature definitions must return an Ibis table")
-    keys = [usecase.row_key, usecase.entity, usecase.event_time]
-    missing = [c for c in keys + usecase.feature_view.features if c not in out.columns]
+    missing = [c for c in usecase.keys + usecase.feature_view.features if c not in out.columns]
     if missing:
         raise UseCaseError(f"{usecase.name}: feature definitions do not produce {missing}")
     return out

@@ -37,14 +37,14 @@ def _quote(name: str) -> str:
 
 def latest_rows_sql(usecase: UseCase, table: str) -> str:
     """SQL giving ``(key, row_json)`` for each entity's latest row."""
-    entity, event, row_key = (
-        _quote(c) for c in (usecase.entity, usecase.event_time, usecase.row_key)
-    )
-    columns = [usecase.entity, usecase.event_time, usecase.row_key, *usecase.feature_view.features]
+    entity = _quote(usecase.entity)
+    # Latest by event time, then row key; by row key alone when rows are timeless.
+    order = ", ".join(_quote(c) for c in (usecase.event_time, usecase.row_key) if c)
+    columns = [*usecase.keys, *usecase.feature_view.features]
     packed = ", ".join(f"{_quote(c)} := {_quote(c)}" for c in dict.fromkeys(columns))
     return (
         f"SELECT CAST({entity} AS VARCHAR) AS key, "
-        f"to_json(arg_max(struct_pack({packed}), struct_pack({event}, {row_key}))) AS row "
+        f"to_json(arg_max(struct_pack({packed}), struct_pack({order}))) AS row "
         f"FROM {table} GROUP BY {entity}"
     )
 

@@ -61,17 +61,7 @@ def load_training_frame(
         raise UseCaseError(f"{usecase.name} declares no target")
     offline = OfflineStore(settings.offline_dir)
     delta = offline.open(usecase.name, FEATURES_TABLE, version)
-    columns = list(
-        dict.fromkeys(
-            [
-                usecase.entity,
-                usecase.event_time,
-                usecase.row_key,
-                *usecase.feature_view.features,
-                usecase.target,
-            ]
-        )
-    )
+    columns = list(dict.fromkeys([*usecase.keys, *usecase.feature_view.features, usecase.target]))
     frame = delta.to_pyarrow_dataset().to_table(columns=columns).to_pandas()
     frame = frame.sort_values(usecase.row_key, kind="stable").reset_index(drop=True)
     # Features as floats: any of them may be missing at serving time, and a model's input

@@ -35,7 +35,7 @@ def _shape(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": key,
         "features": {f: row.get(f) for f in usecase.feature_view.features},
-        "event_time": row.get(usecase.event_time),
+        "event_time": row.get(usecase.event_time) if usecase.event_time else None,
     }
 
 
