@@ -12,7 +12,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,6 +35,11 @@ class SourceSpec(_Strict):
     pattern: str = Field("*.parquet", description="Glob of source files inside a data folder.")
     generator: str | None = Field(
         None, description="'file.py:function' in the use-case folder that writes sample data."
+    )
+    exact_duplicates: Literal["keep", "drop"] = Field(
+        "keep",
+        description="'drop': rows repeating another row in every column are dropped (and "
+        "counted) before the contract; 'keep': they meet the contract like any row.",
     )
 
 

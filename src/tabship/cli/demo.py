@@ -66,22 +66,18 @@ def demo_cmd(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     serve: Annotated[bool, typer.Option(help="End by serving (--no-serve stops before).")] = True,
 ) -> None:
-    """Generate data, build and materialise features, train, approve, then serve."""
+    """Build features (from TABSHIP_DATA/<use case>/ when there, else generated data),
+    materialise, train, approve, then serve."""
     settings = get(ctx).settings
     entity = get(ctx).usecase(use_case).entity  # fails early on an unknown use case
-    data = settings.home / "data" / use_case
-    _run(
-        settings,
-        "data",
-        "generate",
-        use_case,
-        "--rows",
-        str(rows),
-        "--out",
-        str(data),
-        "--dirty",
-        "0.001",
-    )
+    real = settings.data / use_case if settings.data is not None else None
+    if real is not None and real.is_dir():  # TABSHIP_DATA holds this use case's files
+        data = real
+        console.print(f"[bold]using the data in {data}[/bold]")
+    else:
+        data = settings.home / "data" / use_case
+        args = ["--rows", str(rows), "--out", str(data), "--dirty", "0.001"]
+        _run(settings, "data", "generate", use_case, *args)
     _run(settings, "features", "build", use_case, "--data", str(data))
     _run(settings, "features", "materialize", use_case)
     _run(settings, "features", "get", use_case, "--sample", "2")

@@ -18,6 +18,8 @@ class QualityReport:
     max_invalid_share: float
     by_rule: dict[str, int] = field(default_factory=dict)
     normalized: dict[str, int] = field(default_factory=dict)
+    exact_duplicates_dropped: int = 0
+    unlabelled: int = 0
     passed: bool = True
     feature_version: int | None = None
     quarantine_version: int | None = None
@@ -55,6 +57,11 @@ class QualityReport:
             lines.append(f"| `{rule}` | {count:,} | {count / max(self.rows_in, 1):.4%} |")
         if not self.by_rule:
             lines.append("| (none broken) | 0 | 0% |")
+        lines += [
+            "",
+            f"- exact duplicate rows dropped first: {self.exact_duplicates_dropped:,}",
+            f"- rows without a label (kept, not used for training): {self.unlabelled:,}",
+        ]
         lines += ["", "Values declared as 'unknown' and stored as missing:", ""]
         lines += [f"- `{col}`: {n:,} rows" for col, n in self.normalized.items()] or ["- none"]
         return "\n".join(lines) + "\n"

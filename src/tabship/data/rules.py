@@ -129,6 +129,8 @@ def check_structure(raw: ir.Table, spec: ContractSpec) -> None:
 def _castable(found: idt.DataType, wanted: idt.DataType) -> bool:
     if found.is_string() or found.is_null() or found == wanted:
         return True
+    if wanted.is_string():  # ids written by pandas as bytes, say: read as text
+        return bool(found.is_binary())
     if wanted.is_numeric():
         return bool(found.is_numeric())
     if wanted.is_date():

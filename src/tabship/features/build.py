@@ -28,6 +28,7 @@ from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStor
 from tabship.usecase import UseCase
 
 Step = Callable[[str], None]
+_UNLABELLED = "__unlabelled"
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,17 @@ def build_features(
     step("reading source")
     raw = _read(engine, files)
     raw_version = fingerprint(files)
+    dropped = 0
+    if usecase.source.exact_duplicates == "drop":
+        before = int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
+        raw = raw.distinct()
+        dropped = before - int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
     step("checking the contract")
     checked = apply_contract(raw, usecase.contract, today or dt.date.today())
     for column in checked.unique:
         checked = checked.with_duplicates(column, _duplicates(engine, checked.table, column))
-    rows_in, normalized = _counts(engine, checked)
+    rows_in, normalized = _counts(engine, checked, usecase.target)
+    unlabelled = normalized.pop(_UNLABELLED, 0)
     if rows_in == 0:
         raise SourceError(f"{files[0]} has no rows")
     quarantined, bad_keys = _quarantine(engine, checked, usecase.row_key)
@@ -92,6 +99,8 @@ def build_features(
         max_invalid_share=tolerated,
         by_rule=_count_rules(quarantined),
         normalized=normalized,
+        exact_duplicates_dropped=dropped,
+        unlabelled=unlabelled,
     )
     folder = reports_dir / usecase.name
     if report.invalid_share > tolerated:
@@ -115,12 +124,12 @@ def build_features(
     step("writing quarantine")
     report.quarantine_version = offline.write(usecase.name, QUARANTINE_TABLE, quarantined, lineage)
     step("computing and writing features")
-    folder = offline.path(usecase.name, FEATURES_TABLE) / f"build-{build_id}"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    engine.write_parquet(features, folder)
+    files_dir = offline.path(usecase.name, FEATURES_TABLE) / f"build-{build_id}"
+    files_dir.parent.mkdir(parents=True, exist_ok=True)
+    engine.write_parquet(features, files_dir)
     lineage["quarantine_version"] = str(report.quarantine_version)
     lineage["rows"] = str(report.rows_out)
-    report.feature_version = offline.commit_files(usecase.name, FEATURES_TABLE, folder, lineage)
+    report.feature_version = offline.commit_files(usecase.name, FEATURES_TABLE, files_dir, lineage)
     paths = report.write(folder)
     return BuildResult(
         report=report,
@@ -147,9 +156,14 @@ def _duplicates(engine: Engine, table: ir.Table, column: str) -> Duplicates:
     return Duplicates(engine.register_arrow(name, found), found.column(column).combine_chunks())
 
 
-def _counts(engine: Engine, checked: CheckedTable) -> tuple[int, dict[str, int]]:
-    """Rows in, and rows per column whose 'unknown' sentinel became NULL: one scan."""
+def _counts(
+    engine: Engine, checked: CheckedTable, target: str | None
+) -> tuple[int, dict[str, int]]:
+    """Rows in, rows per column whose 'unknown' sentinel became NULL, and (under
+    ``_UNLABELLED``) rows without a label: one scan."""
     aggs: dict[str, ir.Scalar] = {"__rows": checked.table.count()}
+    if target is not None and target in checked.table.columns:
+        aggs[_UNLABELLED] = checked.table[target].isnull().cast("int64").sum()
     for col, flag in checked.normalized.items():
         aggs[col] = flag.cast("int64").sum()
     row = engine.to_arrow(checked.table.aggregate(**aggs)).to_pylist()[0]

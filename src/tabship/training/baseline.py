@@ -35,7 +35,9 @@ def notebook_baseline(
     target: str,
     seed: int,
 ) -> Baseline:
-    columns = [entity, *features]
+    # The notebook kept its (numeric) user id as a feature; a text id cannot be one.
+    numeric_id = pd.api.types.is_numeric_dtype(train[entity])
+    columns = [entity, *features] if numeric_id else list(features)
     full = pd.concat([train, test])
     x, y = full[columns].fillna(0), full[target].astype(int)
     x_res, y_res = SMOTE(random_state=seed).fit_resample(x, y)

@@ -63,6 +63,9 @@ def load_training_frame(
     delta = offline.open(usecase.name, FEATURES_TABLE, version)
     columns = list(dict.fromkeys([*usecase.keys, *usecase.feature_view.features, usecase.target]))
     frame = delta.to_pyarrow_dataset().to_table(columns=columns).to_pandas()
+    # Rows without a label teach nothing and are not negatives: they stay in the feature
+    # table (counted in the build's report) and out of training.
+    frame = frame[frame[usecase.target].notna()]
     frame = frame.sort_values(usecase.row_key, kind="stable").reset_index(drop=True)
     # Features as floats: any of them may be missing at serving time, and a model's input
     # schema must say so (integer columns cannot hold a missing value).
