@@ -85,6 +85,8 @@ def test_a_declaration_and_a_csv_are_enough_to_train_and_serve(tmp_path: Path) -
     report = build_features(usecase, [source], engine, offline, settings.reports_dir).report
     engine.close()
     assert report.rows_out == 3000
+    assert (settings.reports_dir / "applicants" / "latest.md").is_file()
+    assert not list(settings.offline_dir.rglob("*.md"))  # reports never land in a table
     online = open_online_store(settings)
     materialize(usecase, offline, online, settings)
     online.close()
