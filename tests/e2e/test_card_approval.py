@@ -107,3 +107,21 @@ def test_card_approval_builds_trains_and_serves(
         wrong = client.post("/v1/models/card_approval/predict", json={**payload, "score_4": "high"})
         assert wrong.status_code == 422
         assert wrong.json()["error"]["field"] == "score_4"
+
+        # the card issuer's own contract: {"id", scores, income} -> {"id", "prediction"}
+        theirs = {"id": ids, **{k: v for k, v in payload.items() if k != "ids"}}
+        answer = client.post("/predict", json=theirs)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"id": ids, "prediction": by_payload.json()["prediction"]}
+        for body, field in (
+            ({k: v for k, v in theirs.items() if k != "score_4"}, "score_4"),
+            ({k: v for k, v in theirs.items() if k != "id"}, "id"),
+            ({**theirs, "id": 12.5}, "id"),
+            ({**theirs, "income": "a lot"}, "income"),
+            ({**theirs, "age": 40}, "age"),
+        ):
+            refused = client.post("/predict", json=body)
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["error"]["field"] == field
+            assert refused.json()["error"]["message"].startswith(f"{field}:")
+        assert client.post("/predict", content=b"id=1").status_code == 415

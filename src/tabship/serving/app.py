@@ -27,6 +27,7 @@ from tabship.serving.pool import Pool
 from tabship.serving.predlog import PredictionLog
 from tabship.serving.repository import Repository
 from tabship.serving.routes import admin, features, health, models, predict
+from tabship.serving.routes.client import client_router
 from tabship.serving.scoring import Scorer
 from tabship.serving.services import Role, Services
 from tabship.serving.worker import InlineSync, NoSync, Syncer, SyncWorker
@@ -208,7 +209,11 @@ def create_app(
     )
     app.state.services = svc
     errors.install(app, svc.redact)
-    routers = [predict.router, models.router, admin.router] if svc.serves_predictions else []
+    routers = (
+        [predict.router, client_router(svc), models.router, admin.router]
+        if svc.serves_predictions
+        else []
+    )
     if role in {"all", "features"}:
         routers.insert(0, features.router)
     _mount(app, [*routers, health.router])

@@ -24,6 +24,21 @@ class TrafficSpec(_Strict):
     share: float = Field(0.1, ge=0, le=1)
 
 
+class RouteSpec(_Strict):
+    """A route shaped exactly as a client asked, beside the generic ones.
+
+    ``rename`` maps the client's field names to the use case's columns (``{"id": "ids"}``);
+    ``required`` lists the client's fields that must be present; the answer holds only
+    ``response`` fields (client names), e.g. ``[id, prediction]``.
+    """
+
+    path: str = Field(pattern=r"^/[A-Za-z0-9_\-/]*$")
+    rename: dict[str, str] = Field(default_factory=dict)
+    required: list[str] = Field(default_factory=list)
+    response: list[str] = Field(default_factory=lambda: ["prediction"])
+
+
 class ServingSpec(_Strict):
     max_batch: int = Field(100, ge=1, le=10_000, description="Most rows in one request.")
     traffic: TrafficSpec = TrafficSpec()
+    routes: list[RouteSpec] = Field(default_factory=list)
