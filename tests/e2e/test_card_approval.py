@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tabship.data.generate import generate
+from tabship.errors import ContractError
 from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
 from tabship.registry.approval import approve
@@ -125,3 +126,57 @@ def test_card_approval_builds_trains_and_serves(
             assert refused.json()["error"]["field"] == field
             assert refused.json()["error"]["message"].startswith(f"{field}:")
         assert client.post("/predict", content=b"id=1").status_code == 415
+
+
+def test_a_new_file_trains_a_new_version_beside_the_old_one(
+    card_approval: UseCase, source: Path, tmp_path: Path
+) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        usecases=EXAMPLES,
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+    )
+    spec = card_approval.training
+    assert spec is not None
+    quick = card_approval.model_copy(update={"training": spec.model_copy(update={"trials": 2})})
+    newer = generate(card_approval, 1500, tmp_path / "newer", seed=11)[0]
+    for number, data in (("1", source), ("2", newer)):
+        engine = DuckDBEngine(settings)
+        build_features(
+            quick, [data], engine, OfflineStore(settings.offline_dir), settings.reports_dir
+        )
+        engine.close()
+        assert train(quick, settings).version == number
+        if number == "1":
+            approve(
+                Registry(settings), "card_approval", "1", by="ana", reason="first", override=True
+            )
+    publish(settings)
+
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    pd.read_parquet(newer).drop(columns=["score_4"]).to_parquet(changed / "applicants.parquet")
+    engine = DuckDBEngine(settings)
+    with pytest.raises(ContractError, match=r"missing column.*score_4"):
+        build_features(
+            quick,
+            [changed / "applicants.parquet"],
+            engine,
+            OfflineStore(settings.offline_dir),
+            settings.reports_dir,
+        )
+    engine.close()
+    assert [str(v.version) for v in Registry(settings).versions("card_approval")] == ["1", "2"]
+
+    row = pd.read_parquet(newer).iloc[0]
+    payload = {c: float(row[c]) for c in ("score_3", "score_4", "score_5", "score_6", "income")}
+    with TestClient(create_app(settings, sync="off")) as client:
+        answers = {
+            v: client.post(f"/v1/models/card_approval/versions/{v}/predict", json=payload).json()
+            for v in ("1", "2")
+        }
+        assert {v: a["version"] for v, a in answers.items()} == {"1": "1", "2": "2"}
+        assert answers["2"]["alias"] == "challenger"
+        assert (
+            client.post("/v1/models/card_approval/predict", json=payload).json()["version"] == "1"
+        )
