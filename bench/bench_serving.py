@@ -69,7 +69,7 @@ def _home(rows: int, trials: int) -> Path:
     from tabship.features.engine import DuckDBEngine
     from tabship.registry.approval import approve
     from tabship.registry.client import Registry
-    from tabship.serving.sync import repository, sync_once
+    from tabship.serving.sync import sync_and_mark
     from tabship.settings import Settings
     from tabship.stores.materialize import materialize
     from tabship.stores.offline import OfflineStore
@@ -93,9 +93,7 @@ def _home(rows: int, trials: int) -> Path:
     print("training the champion …", flush=True)
     result = train(usecase, settings, trials=trials)
     approve(Registry(settings), NAME, result.version, by="bench", reason="benchmark", override=True)
-    repo = repository(settings)
-    sync_once(settings)
-    repo.mark_synced(1)
+    sync_and_mark(settings)
     return home
 
 

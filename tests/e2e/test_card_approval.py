@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tabship.data.generate import generate
+from tabship.data.report import QualityReport
 from tabship.errors import ContractError
 from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
@@ -42,6 +43,32 @@ def source(card_approval: UseCase, tmp_path_factory: pytest.TempPathFactory) -> 
     return generate(card_approval, 1257, tmp_path_factory.mktemp("cards"), seed=3)[0]
 
 
+@pytest.fixture
+def home(tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        usecases=EXAMPLES,
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+    )
+
+
+@pytest.fixture(scope="module")
+def quick(card_approval: UseCase) -> UseCase:
+    """card_approval with a short search (tests check behaviour, not model quality)."""
+    spec = card_approval.training
+    assert spec is not None
+    return card_approval.model_copy(update={"training": spec.model_copy(update={"trials": 2})})
+
+
+def _build(settings: Settings, usecase: UseCase, source: Path) -> QualityReport:
+    engine = DuckDBEngine(settings)
+    try:
+        offline = OfflineStore(settings.offline_dir)
+        return build_features(usecase, [source], engine, offline, settings.reports_dir).report
+    finally:
+        engine.close()
+
+
 @pytest.mark.skipif(not REAL.is_file(), reason="needs the real card_approval file (TABSHIP_DATA)")
 def test_the_original_protocol_reproduces_the_reported_auc() -> None:
     sys.path.insert(0, str(EXAMPLES / "card_approval"))
@@ -53,34 +80,19 @@ def test_the_original_protocol_reproduces_the_reported_auc() -> None:
 
 
 def test_card_approval_builds_trains_and_serves(
-    card_approval: UseCase, source: Path, tmp_path: Path
+    quick: UseCase, source: Path, home: Settings
 ) -> None:
-    settings = Settings(
-        home=tmp_path / "home",
-        usecases=EXAMPLES,
-        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
-    )
-    engine = DuckDBEngine(settings)
-    offline = OfflineStore(settings.offline_dir)
-    report = build_features(card_approval, [source], engine, offline, settings.reports_dir).report
-    engine.close()
+    settings = home
+    report = _build(settings, quick, source)
     raw = pd.read_parquet(source)
     exact = int(raw.astype(str).duplicated().sum())
     assert report.exact_duplicates_dropped == exact > 0  # counted, each kept once
     assert report.rows_in == len(raw) - exact
-    assert report.unlabelled == int(
-        raw.drop_duplicates(subset=None if exact == 0 else list(raw.columns))
-        .loc[:, "default"]
-        .isna()
-        .sum()
-    )
+    assert report.unlabelled == int(raw.loc[~raw.astype(str).duplicated(), "default"].isna().sum())
     online = open_online_store(settings)
-    materialize(card_approval, offline, online, settings)
+    materialize(quick, OfflineStore(settings.offline_dir), online, settings)
     online.close()
 
-    spec = card_approval.training
-    assert spec is not None
-    quick = card_approval.model_copy(update={"training": spec.model_copy(update={"trials": 3})})
     result = train(quick, settings)
     assert result.version == "1"
     assert 0.0 <= result.metrics["roc_auc"] <= 1.0  # the signal is weak: the original claims 0.59
@@ -129,23 +141,12 @@ def test_card_approval_builds_trains_and_serves(
 
 
 def test_a_new_file_trains_a_new_version_beside_the_old_one(
-    card_approval: UseCase, source: Path, tmp_path: Path
+    quick: UseCase, source: Path, home: Settings, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        home=tmp_path / "home",
-        usecases=EXAMPLES,
-        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
-    )
-    spec = card_approval.training
-    assert spec is not None
-    quick = card_approval.model_copy(update={"training": spec.model_copy(update={"trials": 2})})
-    newer = generate(card_approval, 1500, tmp_path / "newer", seed=11)[0]
+    settings = home
+    newer = generate(quick, 1500, tmp_path / "newer", seed=11)[0]
     for number, data in (("1", source), ("2", newer)):
-        engine = DuckDBEngine(settings)
-        build_features(
-            quick, [data], engine, OfflineStore(settings.offline_dir), settings.reports_dir
-        )
-        engine.close()
+        _build(settings, quick, data)
         assert train(quick, settings).version == number
         if number == "1":
             approve(
@@ -156,16 +157,8 @@ def test_a_new_file_trains_a_new_version_beside_the_old_one(
     changed = tmp_path / "changed"
     changed.mkdir()
     pd.read_parquet(newer).drop(columns=["score_4"]).to_parquet(changed / "applicants.parquet")
-    engine = DuckDBEngine(settings)
     with pytest.raises(ContractError, match=r"missing column.*score_4"):
-        build_features(
-            quick,
-            [changed / "applicants.parquet"],
-            engine,
-            OfflineStore(settings.offline_dir),
-            settings.reports_dir,
-        )
-    engine.close()
+        _build(settings, quick, changed / "applicants.parquet")
     assert [str(v.version) for v in Registry(settings).versions("card_approval")] == ["1", "2"]
 
     row = pd.read_parquet(newer).iloc[0]

@@ -73,13 +73,11 @@ def sync_cmd(ctx: typer.Context) -> None:
 def publish(settings: Settings, registry: Any, quiet: bool = True) -> None:
     """Bring the serving repository up to date (running servers pick it up at their next
     check; a server started next finds it at once)."""
-    from tabship.serving.sync import repository, sync_once
+    from tabship.serving.sync import sync_and_mark
 
-    repo = repository(settings)
-    models = sync_once(settings, registry)
-    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+    models = sync_and_mark(settings, registry)
     if not quiet:
-        console.print(f"synced {', '.join(models) or 'no models'} into {repo.root}")
+        console.print(f"synced {', '.join(models) or 'no models'} into {settings.serving_dir}")
 
 
 @app.command("list")

@@ -55,8 +55,6 @@ class RemoteFeatures:
 
     async def fetch(self, use_case: str, keys: list[str]) -> Rows:
         response = await self._client.post(f"/v1/features/{use_case}", json={"ids": keys})
-        if response.status_code == 404 and not keys:
-            return Rows(None, [])
         response.raise_for_status()
         body = response.json()
         by_id = {str(r["id"]): r["features"] for r in body["rows"]}

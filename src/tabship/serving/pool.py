@@ -35,15 +35,14 @@ class Served:
     loaded_at: str
     load_seconds: float
     in_flight: int = 0
+    features: list[str] = field(init=False)
+    threshold: float | None = field(init=False)
 
-    @property
-    def features(self) -> list[str]:
-        return list(self.meta["features"])
-
-    @property
-    def threshold(self) -> float | None:
+    def __post_init__(self) -> None:
+        # Read on every request: derived from the bundle once, here.
+        self.features = list(self.meta["features"])
         value = self.meta.get("threshold")
-        return None if value is None else float(value)
+        self.threshold = None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -184,11 +183,9 @@ class Pool:
         for alias, version in state.aliases.items():
             if version in versions:
                 aliases[alias] = version
-            elif old is not None and alias in old.aliases and old.aliases[alias] in versions:
-                aliases[alias] = old.aliases[alias]  # the old version keeps serving
-            elif old is not None and alias in old.aliases:
-                aliases[alias] = old.aliases[alias]
-                versions[aliases[alias]] = old.versions[old.aliases[alias]]
+            elif old is not None and alias in old.aliases:  # refused: the old one keeps serving
+                kept = aliases[alias] = old.aliases[alias]
+                versions.setdefault(kept, old.versions[kept])
         if old is None or old.aliases != aliases:
             change.aliases = {
                 a: v for a, v in aliases.items() if not old or old.aliases.get(a) != v

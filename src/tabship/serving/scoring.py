@@ -260,7 +260,7 @@ class Scorer:
                 alias,
                 shadow,
                 item.raw_id,
-                served.meta["features"],
+                served.features,
                 item.values or [],
                 score,
                 seconds,

@@ -9,6 +9,7 @@ requests. SIGUSR1 asks the worker for a pass now (the admin reload route uses it
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -55,8 +56,6 @@ def _download_bundle(settings: Settings, name: str, version: Any, target: Path) 
     meta_path = bundle / META
     if not meta_path.is_file():
         return f"run {version.run_id} has no {BUNDLE_ARTIFACT}/{META}"
-    import json
-
     meta = json.loads(meta_path.read_text())
     if meta.get("runtime") == "native":
         mlflow.set_tracking_uri(uri)
@@ -105,6 +104,14 @@ def sync_once(settings: Settings, registry: Registry | None = None) -> list[str]
     return names
 
 
+def sync_and_mark(settings: Settings, registry: Registry | None = None) -> list[str]:
+    """One pass, recorded in the repository's sync status (what running servers watch)."""
+    repo = repository(settings)
+    models = sync_once(settings, registry)
+    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+    return models
+
+
 def watch(settings: Settings, interval: float) -> None:
     """Sync every ``interval`` seconds, or at once on SIGUSR1, until SIGTERM/SIGINT."""
     wake, stop = threading.Event(), threading.Event()
@@ -144,9 +151,7 @@ def main() -> None:
     if args.watch:
         watch(settings, args.interval)
     else:
-        repo = repository(settings)
-        sync_once(settings)
-        repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+        sync_and_mark(settings)
 
 
 if __name__ == "__main__":

@@ -54,15 +54,10 @@ class InlineSync:
         return None
 
     async def request(self, timeout: float) -> None:
-        def run() -> None:
-            from tabship.serving.sync import repository, sync_once
-
-            repo = repository(self.settings)
-            sync_once(self.settings)
-            repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+        from tabship.serving.sync import sync_and_mark
 
         with anyio.fail_after(timeout):
-            await anyio.to_thread.run_sync(run)
+            await anyio.to_thread.run_sync(sync_and_mark, self.settings)
 
     def stop(self) -> None:
         return None

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabship.serving.runtime.onnx import INPUT_NAME, OnnxRuntime
+
 PARITY_TOLERANCE = 1e-5
-INPUT_NAME = "features"
 _log = logging.getLogger(__name__)
 
 
@@ -127,16 +128,6 @@ def _predictor(model: Any) -> Any:
     return Pipeline([(n, s) for n, s in steps if not hasattr(s, "fit_resample")])
 
 
-def run_onnx(graph: bytes, x: np.ndarray) -> np.ndarray:
-    """Scores from the graph: P(positive) for a classifier, the value for a regressor."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
-    outputs = session.run(None, {INPUT_NAME: x.astype(np.float32)})
-    scores = np.asarray(outputs[-1] if len(outputs) > 1 else outputs[0])
-    return scores[:, 1] if scores.ndim == 2 and scores.shape[1] == 2 else scores.reshape(-1)
-
-
 def export(model: Any, sample: pd.DataFrame, classifier: bool) -> OnnxExport:
     """Convert ``model``, then compare ONNX Runtime with the native model on ``sample``."""
     try:
@@ -155,7 +146,7 @@ def export(model: Any, sample: pd.DataFrame, classifier: bool) -> OnnxExport:
         _log.warning("ONNX export failed: %s", exc)
         return OnnxExport(None, None, f"export failed: {type(exc).__name__}: {exc}"[:300])
     native = model.predict_proba(sample)[:, 1] if classifier else model.predict(sample)
-    onnx = run_onnx(graph, sample.to_numpy(np.float32))
+    onnx = OnnxRuntime(graph, classifier).score(sample.to_numpy(np.float32))
     diff = float(np.max(np.abs(onnx - native))) if len(sample) else 0.0
     verdict = "parity holds" if diff <= PARITY_TOLERANCE else "parity fails"
     return OnnxExport(graph, diff, f"{verdict}: max abs diff {diff:.3g} on {len(sample)} rows")

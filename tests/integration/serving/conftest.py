@@ -27,7 +27,7 @@ from tabship.features.engine import DuckDBEngine
 from tabship.registry.approval import approve
 from tabship.registry.client import Registry
 from tabship.serving.app import SyncMode, create_app
-from tabship.serving.sync import repository, sync_once
+from tabship.serving.sync import sync_and_mark
 from tabship.settings import Settings
 from tabship.stores.materialize import materialize
 from tabship.stores.offline import OfflineStore
@@ -83,9 +83,7 @@ def declare(cases: Path, **serving: Any) -> UseCase:
 
 
 def publish(settings: Settings) -> None:
-    repo = repository(settings)
-    sync_once(settings)
-    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+    sync_and_mark(settings)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 
 from tabship.serving.deps import ServicesDep
@@ -81,6 +80,6 @@ async def list_models(svc: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/{name}")
-async def get_model(name: str, svc: ServicesDep) -> Any:
+async def get_model(name: str, svc: ServicesDep) -> dict[str, Any]:
     """One model in full: versions, aliases, policy, metrics, approval, load failures."""
-    return orjson.loads(orjson.dumps(describe(model_view(svc, name))))
+    return describe(model_view(svc, name))

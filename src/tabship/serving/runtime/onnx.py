@@ -13,14 +13,15 @@ class OnnxRuntime:
     name = "onnx"
     dtype = np.float32
 
-    def __init__(self, path: Path, classifier: bool) -> None:
+    def __init__(self, graph: Path | bytes, classifier: bool) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         # One request is one row: thread pools cost more than they save.
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        source = str(graph) if isinstance(graph, Path) else graph
+        self._session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         outputs = [o.name for o in self._session.get_outputs()]
         self._output = outputs[-1] if classifier else outputs[0]
         self._classifier = classifier
