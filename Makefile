@@ -8,12 +8,12 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 USECASE ?= credit_risk
-DEMO_ROWS ?= 200000
+DEMO_ROWS ?=
 DEMO_PORT ?= 8000
 export TABSHIP_HOME ?= $(CURDIR)/.tabship
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training bench-training bench-serving
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training docs-house-prices bench-training bench-serving
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -35,13 +35,23 @@ DEMO_TRIALS ?= 4
 DEMO_USER ?= demo-reviewer
 
 demo: venv ## generate, build features, train, approve, then serve (NO_SERVE=1 stops before)
-	$(BIN)/tabship demo $(USECASE) --rows $(DEMO_ROWS) --trials $(DEMO_TRIALS) --by $(DEMO_USER) \
+	$(BIN)/tabship demo $(USECASE) $(if $(DEMO_ROWS),--rows $(DEMO_ROWS)) --trials $(DEMO_TRIALS) --by $(DEMO_USER) \
 		--port $(DEMO_PORT) $(if $(NO_SERVE),--no-serve)
 
 docs-training: venv ## copy the demo champion's evaluation report into docs/training.md
 	$(BIN)/tabship models report $(USECASE) champion --out docs/training
 	cat docs/training-intro.md docs/training/report/report.md > docs/training.md
 	sed -i 's#(evaluation.png)#(training/report/evaluation.png)#' docs/training.md
+
+HOUSE_HOME := $(CURDIR)/.tabship-house-prices
+docs-house-prices: venv ## house_prices on the real files (TABSHIP_DATA), full search; report into docs/house_prices.md
+	@test -f "$$TABSHIP_DATA/house_prices/kc_house_data.csv" || \
+		{ echo "error: TABSHIP_DATA must hold house_prices/kc_house_data.csv"; exit 1; }
+	rm -rf $(HOUSE_HOME)
+	TABSHIP_HOME=$(HOUSE_HOME) $(BIN)/tabship demo house_prices --trials 20 --no-serve
+	TABSHIP_HOME=$(HOUSE_HOME) $(BIN)/tabship models report house_prices champion --out docs/house_prices
+	cat docs/house_prices-intro.md docs/house_prices/report/report.md > docs/house_prices.md
+	sed -i 's#(evaluation.png)#(house_prices/report/evaluation.png)#' docs/house_prices.md
 
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -70,4 +80,4 @@ bench-serving: venv ## the APIs vs mlflow models serve and two floors (wrk load)
 bench: bench-features bench-training bench-serving ## every benchmark; results in docs/benchmarks.md
 
 clean: ## remove local state and environments
-	rm -rf .tabship $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .tabship $(HOUSE_HOME) $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -36,11 +37,28 @@ class SourceSpec(_Strict):
     generator: str | None = Field(
         None, description="'file.py:function' in the use-case folder that writes sample data."
     )
+    row_key_from: list[str] | None = Field(
+        None,
+        min_length=2,
+        description="Columns whose values, joined, make the row key (a home sold twice is "
+        "two rows with one id): the key column is added when the source is read.",
+    )
+    demo_rows: int = Field(200_000, ge=1000, description="Rows `tabship demo` generates.")
     exact_duplicates: Literal["keep", "drop"] = Field(
         "keep",
         description="'drop': rows repeating another row in every column are dropped (and "
         "counted) before the contract; 'keep': they meet the contract like any row.",
     )
+
+
+class EnrichSpec(_Strict):
+    """Reference data joined by a key on the backend, at build and at serving time (zipcode
+    demographics, say): a client never sends these columns, the service adds them."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    file: str = Field(description="File name beside the source files (CSV or Parquet).")
+    key: str = Field(description="Join column, in both the source and this file (as text).")
+    columns: list[str] = Field(min_length=1, description="Numeric columns it brings.")
 
 
 class FeatureViewSpec(_Strict):
@@ -67,6 +85,7 @@ class UseCase(_Strict):
     target: str | None = None
     source: SourceSpec = SourceSpec()
     contract: ContractSpec
+    enrich: list[EnrichSpec] = Field(default_factory=list)
     feature_view: FeatureViewSpec
     training: TrainingSpec | None = None
     serving: ServingSpec = ServingSpec()
@@ -83,6 +102,10 @@ class UseCase(_Strict):
         if not callable(func):
             raise UseCaseError(f"{self.name}: '{func_name}' is not a function in {path}")
         return func  # type: ignore[no-any-return]
+
+    @property
+    def enriched_columns(self) -> set[str]:
+        return {c for e in self.enrich for c in e.columns}
 
     @property
     def keys(self) -> list[str]:
@@ -104,6 +127,7 @@ def _import_file(module_name: str, path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise UseCaseError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -139,6 +163,12 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
     usecase.contract.check_refers_to(
         [c for c in (usecase.entity, usecase.event_time, usecase.row_key) if c]
         + ([usecase.target] if usecase.target else [])
-        + ([] if usecase.feature_view.definitions else usecase.feature_view.features)
+        + [e.key for e in usecase.enrich]
+        + (usecase.source.row_key_from or [])
+        + (
+            []
+            if usecase.feature_view.definitions
+            else [f for f in usecase.feature_view.features if f not in usecase.enriched_columns]
+        )
     )
     return usecase

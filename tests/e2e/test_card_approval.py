@@ -3,7 +3,6 @@ it at the shared data), generated applicants of the same shape otherwise."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -71,9 +70,7 @@ def _build(settings: Settings, usecase: UseCase, source: Path) -> QualityReport:
 
 @pytest.mark.skipif(not REAL.is_file(), reason="needs the real card_approval file (TABSHIP_DATA)")
 def test_the_original_protocol_reproduces_the_reported_auc() -> None:
-    sys.path.insert(0, str(EXAMPLES / "card_approval"))
-    from original import original
-
+    original = load_usecase("card_approval", EXAMPLES).load_callable("original.py:original")
     result = original(pd.read_parquet(REAL))
     assert (result.train_rows, result.validation_rows) == (853, 404)
     assert result.auc == pytest.approx(0.59, abs=0.01)

@@ -11,13 +11,14 @@ import os
 import shlex
 import subprocess
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tabship.cli.context import console, get
 from tabship.errors import TabshipError
 from tabship.settings import Settings
+from tabship.usecase import UseCase
 
 app = typer.Typer()
 
@@ -30,11 +31,24 @@ def _run(settings: Settings, *args: str) -> None:
         raise TabshipError(f"demo step failed (exit {done.returncode}): {shlex.join(command)}")
 
 
-def curl_examples(settings: Settings, use_case: str, entity: str, port: int) -> list[str]:
-    """Requests that work against the demo's server: features, prediction, a named version."""
+def _payload_example(settings: Settings, usecase: UseCase) -> dict[str, Any]:
+    """A declared payload (``serving.payload``) filled from a row of the feature table."""
+    from tabship.stores.offline import FEATURES_TABLE, OfflineStore
+
+    fields = usecase.serving.payload or []
+    table = OfflineStore(settings.offline_dir).dataset(usecase.name, FEATURES_TABLE)
+    row = table.head(1, columns=fields).to_pylist()[0]
+    text = {n for n, c in usecase.contract.columns.items() if c.type == "string"}
+    return {k: str(v) if k in text else v for k, v in row.items()}
+
+
+def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
+    """Requests that work against the demo's server: features, prediction by id and from a
+    payload when the use case declares one, a named version, the model's description."""
     from tabship.serving.repository import Repository
     from tabship.stores.online import open_online_store
 
+    use_case, entity = usecase.name, usecase.entity
     store = open_online_store(settings)
     try:
         keys = store.keys(use_case, 1)
@@ -48,19 +62,30 @@ def curl_examples(settings: Settings, use_case: str, entity: str, port: int) -> 
     base = f"http://127.0.0.1:{port}"
     post = f"curl -s -X POST -H 'Content-Type: application/json' -d {body}"
     version = state.aliases["champion"]
-    return [
+    lines = [
         f"curl -s {base}/v1/features/{use_case}/{keys[0]}",
         f"{post} {base}/v1/models/{use_case}/predict",
         f"{post} {base}/v1/models/{use_case}/versions/{version}/predict",
         f"curl -s {base}/v1/models/{use_case}",
     ]
+    if usecase.serving.payload:
+        payload = shlex.quote(json.dumps(_payload_example(settings, usecase)))
+        lines.insert(
+            2,
+            f"curl -s -X POST -H 'Content-Type: application/json' -d {payload} "
+            f"{base}/v1/models/{use_case}/predict",
+        )
+    return lines
 
 
 @app.command("demo")
 def demo_cmd(
     ctx: typer.Context,
     use_case: Annotated[str, typer.Argument(help="Use-case name.")] = "credit_risk",
-    rows: Annotated[int, typer.Option(min=1000, help="Generated source rows.")] = 200_000,
+    rows: Annotated[
+        int | None,
+        typer.Option(min=1000, help="Generated source rows (default: source.demo_rows)."),
+    ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Search trials.")] = 4,
     by: Annotated[str, typer.Option(help="Who approves, in the demo.")] = "demo-reviewer",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
@@ -69,7 +94,8 @@ def demo_cmd(
     """Build features (from TABSHIP_DATA/<use case>/ when there, else generated data),
     materialise, train, approve, then serve."""
     settings = get(ctx).settings
-    entity = get(ctx).usecase(use_case).entity  # fails early on an unknown use case
+    usecase = get(ctx).usecase(use_case)  # fails early on an unknown use case
+    rows = rows or usecase.source.demo_rows
     real = settings.data / use_case if settings.data is not None else None
     if real is not None and real.is_dir():  # TABSHIP_DATA holds this use case's files
         data = real
@@ -87,7 +113,7 @@ def demo_cmd(
     _run(settings, "models", "approve", use_case, "challenger", "--by", by, "--reason", reason)
     _run(settings, "models", "list", use_case)
     console.print("\n[bold]Try these once the server is up:[/bold]")
-    for line in curl_examples(settings, use_case, entity, port):
+    for line in curl_examples(settings, usecase, port):
         console.print(f"  {line}", highlight=False, soft_wrap=True)
     if not serve:
         return

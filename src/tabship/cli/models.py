@@ -98,8 +98,7 @@ def list_cmd(
             "version",
             "aliases",
             "family",
-            "PR-AUC",
-            "ROC-AUC",
+            "metrics (test)",
             "gates",
             "approval",
             title=f"model {model}",
@@ -118,8 +117,7 @@ def list_cmd(
                 str(mv.version),
                 ", ".join(by_version.get(str(mv.version), [])),
                 tags.get("family", ""),
-                _num(tags.get("metric.pr_auc")),
-                _num(tags.get("metric.roc_auc")),
+                _metrics(tags),
                 gates,
                 approval,
             )
@@ -131,8 +129,12 @@ def list_cmd(
             )
 
 
-def _num(value: str | None) -> str:
-    return "" if value is None else f"{float(value):.4f}"
+def _metrics(tags: dict[str, str]) -> str:
+    """The headline test metrics of a version, whatever its task."""
+    shown = ("pr_auc", "roc_auc") if "metric.pr_auc" in tags else ("rmse", "mae", "r2")
+    return ", ".join(
+        f"{m} {float(tags[f'metric.{m}']):,.4g}" for m in shown if f"metric.{m}" in tags
+    )
 
 
 @app.command("report")

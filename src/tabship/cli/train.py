@@ -53,11 +53,13 @@ def train_cmd(
     )
     table.add_column("metric (test split)")
     table.add_column("this model", justify="right")
-    table.add_column("notebook recipe", justify="right")
-    for name in ("pr_auc", "precision", "recall", "accuracy"):
-        table.add_row(name, f"{m[name]:.4f}", f"{b[name]:.4f}")
-    table.add_row("roc_auc", f"{m['roc_auc']:.4f}", "")
-    table.add_row("threshold", f"{m['threshold']:.4f}", "0.5")
+    table.add_column("baseline", justify="right")
+    for name in ("mae", "rmse", "r2", "mape", "pr_auc", "precision", "recall", "accuracy"):
+        if name in m and name in b:
+            table.add_row(name, f"{m[name]:,.4f}", f"{b[name]:,.4f}")
+    if "roc_auc" in m:
+        table.add_row("roc_auc", f"{m['roc_auc']:.4f}", "")
+        table.add_row("threshold", f"{m['threshold']:.4f}", "0.5")
     console.print(table)
     console.print(f"run {result.run_id}, feature table version {result.feature_version}")
     for gate in result.gates:

@@ -37,6 +37,12 @@ class CheckedTable:
     not_null: tuple[str, ...] = ()
     duplicates: dict[str, Duplicates] = field(default_factory=dict)
 
+    def with_known(self, column: str, reference: ir.Table, name: str) -> CheckedTable:
+        """Add the rule that ``column`` has a row in ``reference`` (joined by it later)."""
+        known = self.table[column].isin(reference[column])
+        rule = self.table[column].notnull() & ~known
+        return replace(self, rules={**self.rules, f"{column}:known_in_{name}": rule})
+
     def with_duplicates(self, column: str, found: Duplicates) -> CheckedTable:
         """Add the uniqueness rule of ``column``, given the values that occur twice or more."""
         return replace(self, duplicates={**self.duplicates, column: found})

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tabship import __version__
+from tabship.data.enrich import read_reference, table_name
 from tabship.data.report import QualityReport
 from tabship.data.rules import CheckedTable, Duplicates, apply_contract, duplicated_values
 from tabship.data.sources import fingerprint
@@ -70,8 +71,9 @@ def build_features(
     started = time.perf_counter()
     build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     step("reading source")
-    raw = _read(engine, files)
+    raw = _with_row_key(usecase, _read(engine, files))
     raw_version = fingerprint(files)
+    references = [read_reference(spec, files[0].parent) for spec in usecase.enrich]
     dropped = 0
     if usecase.source.exact_duplicates == "drop":
         before = int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
@@ -81,6 +83,11 @@ def build_features(
     checked = apply_contract(raw, usecase.contract, today or dt.date.today())
     for column in checked.unique:
         checked = checked.with_duplicates(column, _duplicates(engine, checked.table, column))
+    joins = []
+    for ref in references:
+        joined = engine.register_arrow(f"tabship_{table_name(ref.spec)}", ref.rows)
+        checked = checked.with_known(ref.spec.key, joined, ref.spec.name)
+        joins.append(joined)
     rows_in, normalized = _counts(engine, checked, usecase.target)
     unlabelled = normalized.pop(_UNLABELLED, 0)
     if rows_in == 0:
@@ -112,6 +119,8 @@ def build_features(
             f"{tolerated:.1%}); top rules: {worst}; see {folder / 'latest.md'}"
         )
     valid = _valid_rows(engine, checked, usecase.row_key, bad_keys)
+    for ref, joined in zip(references, joins, strict=True):
+        valid = valid.join(joined, ref.spec.key).select(*valid.columns, *ref.spec.columns)
     features = feature_expression(usecase, valid)
     lineage = {
         "build_id": build_id,
@@ -121,6 +130,9 @@ def build_features(
         "engine": engine.name,
         "as_of": (today or dt.date.today()).isoformat(),
     }
+    for ref in references:
+        version = offline.write(usecase.name, table_name(ref.spec), ref.rows, lineage)
+        lineage[f"enrich.{ref.spec.name}"] = f"{version}:{ref.version}"
     step("writing quarantine")
     report.quarantine_version = offline.write(usecase.name, QUARANTINE_TABLE, quarantined, lineage)
     step("computing and writing features")
@@ -148,6 +160,20 @@ def _read(engine: Engine, files: list[Path]) -> ir.Table:
     except Exception as exc:  # the engines raise many types; the user needs the file and why
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SourceError(f"cannot read {files[0]}: {first}") from exc
+
+
+def _with_row_key(usecase: UseCase, raw: ir.Table) -> ir.Table:
+    """Add the declared composite row key (``source.row_key_from``) as one text column."""
+    parts = usecase.source.row_key_from
+    if not parts:
+        return raw
+    missing = [c for c in parts if c not in raw.columns]
+    if missing:
+        raise ContractError(f"missing column(s): {', '.join(missing)}")
+    key: ir.StringValue = raw[parts[0]].cast("string")
+    for column in parts[1:]:
+        key = key.concat("|", raw[column].cast("string"))
+    return raw.mutate(**{usecase.row_key: key})
 
 
 def _duplicates(engine: Engine, table: ir.Table, column: str) -> Duplicates:

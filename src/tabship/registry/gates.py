@@ -6,6 +6,19 @@ from dataclasses import asdict, dataclass
 
 from tabship.training.spec import GateSpec
 
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "brier", "cost_per_row"})
+
+
+def _better(metric: str, value: float, than: float) -> bool:
+    return value < than if metric in LOWER_IS_BETTER else value > than
+
+
+def _within(metric: str, value: float, reference: float, drop: float) -> tuple[bool, float]:
+    """Not worse than ``reference`` by more than ``drop``; returns the verdict and the limit."""
+    if metric in LOWER_IS_BETTER:
+        return value <= reference + drop, reference + drop
+    return value >= reference - drop, reference - drop
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -33,18 +46,18 @@ def check(
     ]
     out += [
         GateResult(
-            f"{m} beats the notebook baseline", metrics[m] > baseline[m], metrics[m], baseline[m]
+            f"{m} beats the baseline",
+            _better(m, metrics[m], baseline[m]),
+            metrics[m],
+            baseline[m],
         )
         for m in spec.beat_baseline
     ]
     if champion:
-        out += [
-            GateResult(
-                f"{m} vs champion", metrics[m] >= champion[m] - drop, metrics[m], champion[m] - drop
-            )
-            for m, drop in spec.max_drop_vs_champion.items()
-            if m in champion
-        ]
+        for m, drop in spec.max_drop_vs_champion.items():
+            if m in champion:
+                passed, limit = _within(m, metrics[m], champion[m], drop)
+                out.append(GateResult(f"{m} vs champion", passed, metrics[m], limit))
     if spec.max_model_mb is not None:
         out.append(
             GateResult("model size MB", model_mb <= spec.max_model_mb, model_mb, spec.max_model_mb)

@@ -17,11 +17,26 @@ from typing import Any
 import numpy as np
 
 from tabship.serving.repository import ONNX_FILE, ModelState, Repository, now
-from tabship.serving.runtime.base import Runtime
+from tabship.serving.runtime.base import Runtime, deviation
 from tabship.serving.spec import ServingSpec
 
 CHAMPION = "champion"
 _log = logging.getLogger("tabship.pool")
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """Reference rows a payload is joined with, by key (as trained with)."""
+
+    name: str
+    key: str
+    columns: list[str]
+    version: str
+    rows: dict[str, list[float | None]]
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> Enrichment:
+        return cls(meta["name"], meta["key"], list(meta["columns"]), meta["version"], meta["rows"])
 
 
 @dataclass(eq=False)
@@ -37,12 +52,20 @@ class Served:
     in_flight: int = 0
     features: list[str] = field(init=False)
     threshold: float | None = field(init=False)
+    enrich: list[Enrichment] = field(init=False)
+    payload: dict[str, str] = field(init=False)  # field -> "number" | "string"
+    minimal: dict[str, str] = field(init=False)  # only what the model uses
 
     def __post_init__(self) -> None:
         # Read on every request: derived from the bundle once, here.
         self.features = list(self.meta["features"])
         value = self.meta.get("threshold")
         self.threshold = None if value is None else float(value)
+        self.enrich = [Enrichment.from_meta(e) for e in self.meta.get("enrich", [])]
+        joined = {c for e in self.enrich for c in e.columns}
+        keys = {e.key: "string" for e in self.enrich}
+        self.minimal = {f: "number" for f in self.features if f not in joined} | keys
+        self.payload = dict(self.meta.get("payload") or self.minimal)
 
 
 @dataclass(frozen=True)
@@ -94,7 +117,7 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
     x = np.array(check["inputs"], dtype=np.float64).astype(runtime.dtype)
     if len(x):
         got = runtime.score(x)
-        diff = float(np.max(np.abs(got - np.asarray(check["outputs"]))))
+        diff = deviation(got, np.asarray(check["outputs"]), classifier)
         if not diff <= tolerance:
             raise ValueError(f"check failed: max abs diff {diff:.3g} > {tolerance:g}")
         for _ in range(20):  # warm the single-row path

@@ -32,6 +32,7 @@ class Item:
     payload: dict[str, Any] | None
     values: list[float] | None = None
     row: dict[str, Any] | None = None
+    enriched: dict[str, str] | None = None  # reference data joined: name -> version
 
 
 @dataclass(frozen=True)
@@ -67,27 +68,31 @@ def parse_item(obj: Any, entity: str, redact: Redactor, where: str) -> Item:
     return Item(where, None, raw_id, obj)
 
 
-def payload_values(item: Item, served: Served, entity: str, redact: Redactor) -> list[float]:
-    """Every feature of ``served``, numbers or null (missing); nothing else but the id."""
+def payload_values(
+    item: Item, served: Served, entity: str, redact: Redactor, minimal: bool = False
+) -> list[float]:
+    """Every feature of ``served``: from the payload (numbers or null), or joined from its
+    reference data by key. Nothing may be sent but the declared fields and the id."""
     obj, where = item.payload or {}, item.where
-    features = served.features
-    allowed = set(features) | {entity}
+    fields = served.minimal if minimal else served.payload
     for name in obj:
-        if name not in allowed:
-            raise ApiError(
-                422,
-                "unknown_field",
-                f"{where}{name}: not an input of {served.model} "
-                f"(send '{entity}' alone, or the model's features)",
-                where + name,
-            )
-    values: list[float] = []
-    for name in features:
+        if name not in fields and name != entity:
+            raise _unexpected(served, name, where, entity)
+    values: dict[str, float] = {}
+    for name, kind in fields.items():
         if name not in obj:
             raise ApiError(422, "missing_field", f"{where}{name}: field required", where + name)
         value = obj[name]
-        if value is None:
-            values.append(math.nan)
+        if kind == "string":
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ApiError(
+                    422,
+                    "invalid_field",
+                    f"{where}{name}: expected a string, got {redact(value)}",
+                    where + name,
+                )
+        elif value is None:
+            values[name] = math.nan
         elif isinstance(value, bool) or not isinstance(value, _NUMBER):
             raise ApiError(
                 422,
@@ -96,8 +101,43 @@ def payload_values(item: Item, served: Served, entity: str, redact: Redactor) ->
                 where + name,
             )
         else:
-            values.append(float(value))
-    return values
+            values[name] = float(value)
+    if served.enrich:
+        item.enriched = {}
+        for ref in served.enrich:
+            key = str(obj[ref.key])
+            row = ref.rows.get(key)
+            if row is None:
+                raise ApiError(
+                    422,
+                    "unknown_key",
+                    f"{where}{ref.key}: unknown {ref.key} {redact(key)} (no {ref.name} for it)",
+                    where + ref.key,
+                )
+            values.update(
+                zip(ref.columns, (math.nan if v is None else v for v in row), strict=True)
+            )
+            item.enriched[ref.name] = ref.version
+    return [values[name] for name in served.features]
+
+
+def _unexpected(served: Served, name: str, where: str, entity: str) -> ApiError:
+    for ref in served.enrich:
+        if name in ref.columns:
+            return ApiError(
+                422,
+                "unknown_field",
+                f"{where}{name}: {ref.name} are joined by the service from {ref.key}; "
+                "do not send them",
+                where + name,
+            )
+    return ApiError(
+        422,
+        "unknown_field",
+        f"{where}{name}: not an input of {served.model} "
+        f"(send '{entity}' alone, or {', '.join(served.payload)})",
+        where + name,
+    )
 
 
 def parse_body(body: Any, view: ModelView, redact: Redactor) -> tuple[list[Item], bool]:
@@ -151,12 +191,16 @@ class Scorer:
         return champion, CHAMPION
 
     async def _fill(
-        self, view: ModelView, items: list[Item], chosen: list[tuple[Served, str]]
+        self,
+        view: ModelView,
+        items: list[Item],
+        chosen: list[tuple[Served, str]],
+        minimal: bool = False,
     ) -> str | None:
         """Feature values for every item: from its payload, or from the online store."""
         for item, (served, _) in zip(items, chosen, strict=True):
             if item.payload is not None:
-                item.values = payload_values(item, served, view.entity, self.redact)
+                item.values = payload_values(item, served, view.entity, self.redact, minimal)
         keys = [i.key for i in items if i.key is not None]
         if not keys:
             return None
@@ -183,8 +227,9 @@ class Scorer:
         return found.version
 
     async def predict(
-        self, view: ModelView, target: Target, body: Any, request_id: str
+        self, view: ModelView, target: Target, body: Any, request_id: str, minimal: bool = False
     ) -> dict[str, Any]:
+        """Score a body; ``minimal``: payloads carry only the inputs the model uses."""
         started = time.perf_counter()
         items, batch = parse_body(body, view, self.redact)
         chosen = [self.pick(view, target, item) for item in items]
@@ -192,7 +237,7 @@ class Scorer:
         for served in using:  # a swap waits for these before it unloads a version
             served.in_flight += 1
         try:
-            version = await self._fill(view, items, chosen)
+            version = await self._fill(view, items, chosen, minimal)
             scores = self._score(items, chosen)
         finally:
             for served in using:
@@ -238,6 +283,10 @@ class Scorer:
         )
         if item.key is not None:
             answer["feature_table_version"] = version
+        if item.enriched is not None:
+            for name, joined in item.enriched.items():
+                answer[f"{name}_version"] = joined
+            answer["features"] = dict(zip(served.features, item.values or [], strict=True))
         return answer
 
     def _record(

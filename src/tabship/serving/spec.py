@@ -33,12 +33,22 @@ class RouteSpec(_Strict):
     """
 
     path: str = Field(pattern=r"^/[A-Za-z0-9_\-/]*$")
+    accept: Literal["payload", "model"] = Field(
+        "payload",
+        description="'payload': the use case's payload fields; 'model': only the inputs the "
+        "answering model uses (reference data is still joined by the service).",
+    )
     rename: dict[str, str] = Field(default_factory=dict)
     required: list[str] = Field(default_factory=list)
     response: list[str] = Field(default_factory=lambda: ["prediction"])
 
 
 class ServingSpec(_Strict):
+    payload: list[str] | None = Field(
+        None,
+        description="Fields a JSON payload carries (default: the model's features). Columns "
+        "of the use case's reference data (enrich) are joined by the service, never sent.",
+    )
     max_batch: int = Field(100, ge=1, le=10_000, description="Most rows in one request.")
     traffic: TrafficSpec = TrafficSpec()
     routes: list[RouteSpec] = Field(default_factory=list)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabship.serving.runtime.base import deviation
 from tabship.serving.runtime.onnx import INPUT_NAME, OnnxRuntime
 
 PARITY_TOLERANCE = 1e-5
@@ -147,7 +148,7 @@ def export(model: Any, sample: pd.DataFrame, classifier: bool) -> OnnxExport:
         return OnnxExport(None, None, f"export failed: {type(exc).__name__}: {exc}"[:300])
     native = model.predict_proba(sample)[:, 1] if classifier else model.predict(sample)
     onnx = OnnxRuntime(graph, classifier).score(sample.to_numpy(np.float32))
-    diff = float(np.max(np.abs(onnx - native))) if len(sample) else 0.0
+    diff = deviation(onnx, native, classifier) if len(sample) else 0.0
     verdict = "parity holds" if diff <= PARITY_TOLERANCE else "parity fails"
     return OnnxExport(graph, diff, f"{verdict}: max abs diff {diff:.3g} on {len(sample)} rows")
 

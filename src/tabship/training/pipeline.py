@@ -8,12 +8,13 @@ from typing import Any
 import optuna
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.preprocessing import RobustScaler, StandardScaler
 
-from tabship.training.spec import Family
+from tabship.training.spec import Family, Task
 
 
 def suggest(trial: optuna.Trial, family: Family) -> dict[str, Any]:
@@ -35,15 +36,24 @@ def suggest(trial: optuna.Trial, family: Family) -> dict[str, Any]:
             "colsample_bytree": trial.suggest_float("lgb_colsample_bytree", 0.5, 1.0),
             "reg_lambda": trial.suggest_float("lgb_reg_lambda", 1e-3, 10.0, log=True),
         }
+    if family == "knn":
+        return {
+            "n_neighbors": trial.suggest_int("knn_n_neighbors", 3, 40, log=True),
+            "weights": trial.suggest_categorical("knn_weights", ["uniform", "distance"]),
+        }
     return {"C": trial.suggest_float("lr_C", 1e-3, 10.0, log=True)}
 
 
-def build(family: Family, params: dict[str, Any], imbalance: str, seed: int) -> Pipeline:
+def build(
+    family: Family, params: dict[str, Any], imbalance: str, seed: int, task: Task = "classification"
+) -> Pipeline:
     """impute → (scale) → (SMOTE) → model, with every random seed fixed."""
-    weight = "balanced" if imbalance == "class_weight" else None
     steps: list[tuple[str, Any]] = [
         ("impute", SimpleImputer(strategy="median", add_indicator=True))
     ]
+    if task == "regression":
+        return Pipeline([*steps, *_regressor(family, params, seed)])
+    weight = "balanced" if imbalance == "class_weight" else None
     if family == "random_forest":
         model: Any = RandomForestClassifier(
             **params, class_weight=weight, random_state=seed, n_jobs=-1
@@ -51,16 +61,7 @@ def build(family: Family, params: dict[str, Any], imbalance: str, seed: int) -> 
     elif family == "lightgbm":
         from lightgbm import LGBMClassifier
 
-        model = LGBMClassifier(
-            **params,
-            subsample_freq=1,
-            class_weight=weight,
-            random_state=seed,
-            deterministic=True,
-            force_row_wise=True,
-            n_jobs=2,
-            verbose=-1,
-        )
+        model = LGBMClassifier(**params, **_lightgbm(seed), class_weight=weight)
     else:
         steps.append(("scale", StandardScaler()))
         model = LogisticRegression(**params, class_weight=weight, max_iter=2000)
@@ -68,3 +69,27 @@ def build(family: Family, params: dict[str, Any], imbalance: str, seed: int) -> 
         steps.append(("smote", SMOTE(random_state=seed)))
     steps.append(("model", model))
     return Pipeline(steps)
+
+
+def _lightgbm(seed: int) -> dict[str, Any]:
+    """Reproducible LightGBM, bagging every iteration when the search samples rows."""
+    return {
+        "subsample_freq": 1,
+        "random_state": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "n_jobs": 2,
+        "verbose": -1,
+    }
+
+
+def _regressor(family: Family, params: dict[str, Any], seed: int) -> list[tuple[str, Any]]:
+    if family == "random_forest":
+        return [("model", RandomForestRegressor(**params, random_state=seed, n_jobs=-1))]
+    if family == "lightgbm":
+        from lightgbm import LGBMRegressor
+
+        return [("model", LGBMRegressor(**params, **_lightgbm(seed)))]
+    if family == "knn":  # distances need comparable scales
+        return [("scale", RobustScaler()), ("model", KNeighborsRegressor(**params))]
+    raise ValueError(f"{family} cannot fit a regression")

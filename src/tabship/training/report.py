@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from tabship.registry.gates import GateResult
 from tabship.training.baseline import Baseline
 from tabship.training.evaluate import Evaluation
+from tabship.training.regression import Fit
 
 
 def _row(name: str, value: float) -> str:
@@ -77,3 +80,103 @@ def markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _fmt(name: str, value: float) -> str:
+    if name == "r2":
+        return f"{value:.3f}"
+    if name == "mape":
+        return f"{value:.1%}"
+    return f"{value:,.0f}"
+
+
+_NAMES = {"mae": "MAE", "rmse": "RMSE", "r2": "R²", "mape": "MAPE"}
+
+
+def regression_markdown(
+    title: str,
+    facts: dict[str, Any],
+    fits: list[Fit],
+    baseline_name: str,
+    bands: pd.DataFrame,
+    groups: pd.DataFrame | None,
+    gates: list[GateResult],
+    objective: str,
+    errors_by: str | None,
+) -> str:
+    """The report of a regression: errors, fit diagnosis, where the errors are."""
+    model, base = fits[0], fits[1]
+    lines = [
+        f"# {title}",
+        "",
+        *(f"- {k}: `{v}`" for k, v in facts.items()),
+        "",
+        "## Test split (never seen by the search)",
+        "",
+        f"| metric | this model ({model.name}) | baseline: {baseline_name} |",
+        "| --- | ---: | ---: |",
+        *(
+            f"| {label} | {_fmt(m, model.test[m])} | {_fmt(m, base.test[m])} |"
+            for m, label in _NAMES.items()
+        ),
+        "",
+        f"Search objective: cross-validated {objective}.",
+        "",
+        "## Does it over- or under-fit?",
+        "",
+        "Errors on the rows a model learnt from, on rows it did not see (cross-validated on"
+        " the training split) and on the test split:",
+        "",
+        "| model | train RMSE | CV RMSE | test RMSE | train R² | CV R² | test R² |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {f.name} | {f.train['rmse']:,.0f} | {f.cv['rmse']:,.0f} | {f.test['rmse']:,.0f}"
+            f" | {f.train['r2']:.3f} | {f.cv['r2']:.3f} | {f.test['r2']:.3f} |"
+            for f in fits
+        ),
+        "",
+        *(f"- {f.name}: {f.verdict()}." for f in fits),
+        "",
+        "Learning curve (RMSE by number of training rows):",
+        "",
+        "| model | rows | on rows learnt | on unseen rows |",
+        "| --- | ---: | ---: | ---: |",
+        *(f"| {f.name} | {n:,} | {t:,.0f} | {v:,.0f} |" for f in fits for n, t, v in f.curve),
+        "",
+        "## Where the errors are",
+        "",
+        _table(bands),
+        "",
+    ]
+    if groups is not None:
+        lines += [
+            f"Worst and best {errors_by} (mean absolute % error on the test split, groups of"
+            " 5 rows or more):",
+            "",
+            _table(groups),
+            "",
+        ]
+    lines += [
+        "![evaluation](evaluation.png)",
+        "",
+        "## Gates",
+        "",
+        *(f"- {g.describe()}" for g in gates),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    def cell(column: str, value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.1%}" if "MAPE" in column or column.count(" ") == 0 else f"{value:,.0f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = [
+        "| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True)) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([head, rule, *body])

@@ -14,15 +14,23 @@ from typing import Any, cast
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold, TimeSeriesSplit
+from sklearn.metrics import (
+    average_precision_score,
+    mean_absolute_error,
+    roc_auc_score,
+    root_mean_squared_error,
+)
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, TimeSeriesSplit
 
+from tabship.registry.gates import LOWER_IS_BETTER
 from tabship.training import pipeline
 from tabship.training.spec import Family, TrainingSpec
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "average_precision": lambda y, p: float(average_precision_score(y, p)),
     "roc_auc": lambda y, p: float(roc_auc_score(y, p)),
+    "rmse": lambda y, p: float(root_mean_squared_error(y, p)),
+    "mae": lambda y, p: float(mean_absolute_error(y, p)),
 }
 
 
@@ -40,10 +48,14 @@ def folds(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Training/validation row positions of each fold."""
     if spec.split.by == "group":
+        groups = frame[spec.split.column]
+        if spec.task == "regression":
+            plain = GroupKFold(n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed)
+            return list(plain.split(frame, y, groups=groups))
         splitter = StratifiedGroupKFold(
             n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed
         )
-        return list(splitter.split(frame, y, groups=frame[spec.split.column]))
+        return list(splitter.split(frame, y, groups=groups))
     order = np.argsort(frame[spec.split.column].to_numpy(), kind="stable")
     return [(order[a], order[b]) for a, b in TimeSeriesSplit(n_splits=spec.cv_folds).split(order)]
 
@@ -64,10 +76,22 @@ def out_of_fold(
     """
     oof = np.full(len(y), np.nan)
     for train_idx, valid_idx in cv:
-        model = make(family, params, spec.imbalance, spec.seed)
+        model = make(family, params, spec.imbalance, spec.seed, spec.task)
         model.fit(x.iloc[train_idx], y[train_idx])
-        oof[valid_idx] = model.predict_proba(x.iloc[valid_idx])[:, 1]
+        oof[valid_idx] = predict(model, x.iloc[valid_idx], spec.task)
     return oof
+
+
+def predict(model: Any, x: pd.DataFrame, task: str) -> np.ndarray:
+    """What serving answers: the positive class's probability, or the value."""
+    if task == "regression":
+        return np.asarray(model.predict(x), dtype=float)
+    return np.asarray(model.predict_proba(x))[:, 1]
+
+
+def labels(frame: pd.DataFrame, target: str, task: str) -> np.ndarray:
+    column = frame[target].to_numpy()
+    return column.astype(float) if task == "regression" else column.astype(int)
 
 
 def search(
@@ -78,10 +102,10 @@ def search(
     trials: int,
     on_trial: Callable[[int, float], None] | None = None,
 ) -> SearchResult:
-    """Best family and parameters by mean cross-validated ``spec.metric``."""
-    x, y = frame[features], frame[target].to_numpy().astype(int)
+    """Best family and parameters by cross-validated ``spec.objective`` (out-of-fold)."""
+    x, y = frame[features], labels(frame, target, spec.task)
     cv = folds(frame, y, spec)
-    score = METRICS[spec.metric]
+    score = METRICS[spec.objective]
     cache: dict[int, np.ndarray] = {}
 
     def objective(trial: optuna.Trial) -> float:
@@ -97,7 +121,8 @@ def search(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=spec.seed)
+        direction="minimize" if spec.objective in LOWER_IS_BETTER else "maximize",
+        sampler=optuna.samplers.TPESampler(seed=spec.seed),
     )
     study.optimize(objective, n_trials=trials)
     best = study.best_trial

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Family = Literal["random_forest", "lightgbm", "logistic_regression"]
+Task = Literal["classification", "regression"]
+Family = Literal["random_forest", "lightgbm", "logistic_regression", "knn"]
+Metric = Literal["average_precision", "roc_auc", "rmse", "mae"]
 DEFAULT_FAMILIES: tuple[Family, ...] = ("random_forest", "lightgbm")
+REGRESSION_METRICS: tuple[Metric, ...] = ("rmse", "mae")
 
 
 class _Strict(BaseModel):
@@ -40,7 +43,7 @@ class GateSpec(_Strict):
 
 
 class TrainingSpec(_Strict):
-    task: Literal["classification"] = "classification"
+    task: Task = "classification"
     split: SplitSpec
     families: list[Family] = Field(default_factory=lambda: list(DEFAULT_FAMILIES))
     imbalance: Literal["smote", "class_weight", "none"] = "class_weight"
@@ -49,7 +52,33 @@ class TrainingSpec(_Strict):
     search_rows: int | None = Field(
         None, ge=1000, description="Search on a group-preserving sample of this many rows."
     )
-    metric: Literal["average_precision", "roc_auc"] = "average_precision"
+    metric: Metric | None = Field(
+        None, description="Search objective; default average_precision (classification), rmse."
+    )
+    baseline: str | None = Field(
+        None,
+        description="'file.py:function' in the use-case folder returning the original "
+        "model as (name, columns, unfitted estimator): scored on the same split as ours.",
+    )
+    errors_by: str | None = Field(
+        None, description="Regression: a column to break test errors down by (e.g. zipcode)."
+    )
     cost: CostSpec = CostSpec()
     gates: GateSpec = GateSpec()
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _fits_task(self) -> TrainingSpec:
+        regression = self.task == "regression"
+        if self.metric is not None and (self.metric in REGRESSION_METRICS) != regression:
+            raise ValueError(f"metric {self.metric} does not fit a {self.task} task")
+        if regression and "logistic_regression" in self.families:
+            raise ValueError("logistic_regression is a classifier; not for a regression task")
+        return self
+
+    @property
+    def objective(self) -> Metric:
+        """The metric the search optimises."""
+        if self.metric is not None:
+            return self.metric
+        return "rmse" if self.task == "regression" else "average_precision"

@@ -19,18 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabship.data.enrich import Reference, table_name
 from tabship.errors import TabshipError, UseCaseError
 from tabship.registry.client import CHALLENGER, CHAMPION, Registry, artifact_root, tracking_uri
 from tabship.registry.gates import GateResult, as_dicts, check
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, OfflineStore
-from tabship.training import pipeline, report
-from tabship.training.baseline import notebook_baseline
-from tabship.training.evaluate import evaluate, plot
+from tabship.training import pipeline
 from tabship.training.export import write_bundle
-from tabship.training.search import search
+from tabship.training.judge import Judged, judge
+from tabship.training.search import labels, predict, search
 from tabship.training.split import holdout
-from tabship.training.threshold import choose
 from tabship.usecase import UseCase
 
 Progress = Callable[[str], None]
@@ -61,8 +60,8 @@ def load_training_frame(
         raise UseCaseError(f"{usecase.name} declares no target")
     offline = OfflineStore(settings.offline_dir)
     delta = offline.open(usecase.name, FEATURES_TABLE, version)
-    columns = list(dict.fromkeys([*usecase.keys, *usecase.feature_view.features, usecase.target]))
-    frame = delta.to_pyarrow_dataset().to_table(columns=columns).to_pandas()
+    # Every column: a declared baseline or an error breakdown may use columns we do not.
+    frame = delta.to_pyarrow_dataset().to_table().to_pandas()
     # Rows without a label teach nothing and are not negatives: they stay in the feature
     # table (counted in the build's report) and out of training.
     frame = frame[frame[usecase.target].notna()]
@@ -70,10 +69,10 @@ def load_training_frame(
     # Features as floats: any of them may be missing at serving time, and a model's input
     # schema must say so (integer columns cannot hold a missing value).
     frame[usecase.feature_view.features] = frame[usecase.feature_view.features].astype("float64")
-    labels = frame[usecase.target].dropna().unique()
-    if len(labels) < 2:
+    classes = frame[usecase.target].dropna().unique()
+    if len(classes) < 2:
         raise TabshipError(
-            f"target '{usecase.target}' has a single class ({labels.tolist()}) in feature "
+            f"target '{usecase.target}' has a single class ({classes.tolist()}) in feature "
             f"version {delta.version()}: nothing to learn"
         )
     return frame, delta.version(), offline.lineage(usecase.name, FEATURES_TABLE, delta.version())
@@ -90,14 +89,35 @@ def _sample_groups(frame: pd.DataFrame, column: str, rows: int | None, seed: int
     return frame[frame[column].isin(keep)].reset_index(drop=True)
 
 
-def _latency_ms(model: Any, row: pd.DataFrame, calls: int = 200) -> float:
-    model.predict_proba(row)
+def _latency_ms(model: Any, row: pd.DataFrame, task: str, calls: int = 200) -> float:
+    predict(model, row, task)
     timings = []
     for _ in range(calls):
         start = time.perf_counter()
-        model.predict_proba(row)
+        predict(model, row, task)
         timings.append(time.perf_counter() - start)
     return float(np.median(timings) * 1000)
+
+
+def serving_inputs(usecase: UseCase, settings: Settings, lineage: dict[str, str]) -> dict[str, Any]:
+    """What a payload carries (``serving.payload``, typed by the contract) and the
+    reference data the service joins to it, at the version this feature table used."""
+    out: dict[str, Any] = {}
+    if usecase.serving.payload:
+        columns = usecase.contract.columns
+        out["payload"] = {
+            f: "string" if f in columns and columns[f].type == "string" else "number"
+            for f in usecase.serving.payload
+        }
+    offline = OfflineStore(settings.offline_dir)
+    out["enrich"] = []
+    for spec in usecase.enrich:
+        version, _, content = lineage.get(f"enrich.{spec.name}", "").partition(":")
+        if not version:
+            raise TabshipError(f"the feature table records no version of {spec.name}; rebuild it")
+        rows = offline.open(usecase.name, table_name(spec), int(version)).to_pyarrow_table()
+        out["enrich"].append(Reference(spec, rows, content).as_json())
+    return out
 
 
 def _git_commit() -> str:
@@ -132,22 +152,15 @@ def train(
     working = _sample_groups(split.train, spec.split.column, spec.search_rows, spec.seed)
     step(f"searching ({trials or spec.trials} trials, {len(working):,} rows)")
     found = search(working, features, target, spec, trials or spec.trials, on_trial)
-    scored = ~np.isnan(found.oof)
-    threshold = choose(working[target].to_numpy()[scored], found.oof[scored], spec.cost)
     step(f"fitting {found.family} on {len(split.train):,} rows")
-    model = pipeline.build(found.family, found.params, spec.imbalance, spec.seed)  # type: ignore[arg-type]
-    model.fit(split.train[features], split.train[target].astype(int))
+    model = pipeline.build(found.family, found.params, spec.imbalance, spec.seed, spec.task)  # type: ignore[arg-type]
+    model.fit(split.train[features], labels(split.train, target, spec.task))
     # Serving scores one row at a time: a thread pool per call costs more than it saves.
     model.named_steps["model"].set_params(n_jobs=1)
-    proba = model.predict_proba(split.test[features])[:, 1]
-    y_test = split.test[target].astype(int).to_numpy()
-    evaluation = evaluate(y_test, proba, threshold.value, spec.cost)
-    step("scoring the notebook's protocol")
-    baseline = notebook_baseline(
-        split.train, split.test, features, usecase.entity, target, spec.seed
-    )
+    step("judging on the test split, against the baseline")
+    judged = judge(usecase, model, split, working, found)
     model_mb = len(pickle.dumps(model)) / 2**20
-    latency = _latency_ms(model, split.test[features].iloc[:1])
+    latency = _latency_ms(model, split.test[features].iloc[:1], spec.task)
     registry = Registry(settings)
     champion = registry.alias(usecase.name, CHAMPION) if usecase.name in registry.names() else None
     champion_metrics = (
@@ -159,9 +172,7 @@ def train(
         if champion is not None
         else None
     )
-    gates = check(
-        spec.gates, evaluation.metrics, baseline.honest, champion_metrics, model_mb, latency
-    )
+    gates = check(spec.gates, judged.metrics, judged.baseline, champion_metrics, model_mb, latency)
     step("tracking and registering")
     return _track(
         usecase,
@@ -169,13 +180,9 @@ def train(
         registry,
         model,
         split.test[features],
-        y_test,
-        proba,
-        evaluation,
-        baseline,
+        judged,
         gates,
         found,
-        threshold.value,
         version,
         lineage,
         model_mb,
@@ -189,13 +196,9 @@ def _track(
     registry: Registry,
     model: Any,
     x_test: pd.DataFrame,
-    y_test: np.ndarray,
-    proba: np.ndarray,
-    evaluation: Any,
-    baseline: Any,
+    judged: Judged,
     gates: list[GateResult],
     found: Any,
-    threshold: float,
     version: int,
     lineage: dict[str, str],
     model_mb: float,
@@ -217,6 +220,7 @@ def _track(
     )
     spec = usecase.training
     assert spec is not None
+    threshold = judged.threshold
     tags = {
         "feature_table_version": str(version),
         "raw_data_version": lineage.get("raw_version", ""),
@@ -231,27 +235,18 @@ def _track(
             {
                 "family": found.family,
                 **found.params,
-                "threshold": threshold,
+                **({} if threshold is None else {"threshold": threshold}),
                 "imbalance": spec.imbalance,
                 "seed": spec.seed,
             }
         )
-        mlflow.log_metrics({f"test_{k}": v for k, v in evaluation.metrics.items()})
-        mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.honest.items()})
+        mlflow.log_metrics({f"test_{k}": v for k, v in judged.metrics.items()})
+        mlflow.log_metrics({f"baseline_{k}": v for k, v in judged.baseline.items()})
         mlflow.log_metrics(
             {"cv_score": found.cv_score, "model_mb": model_mb, "latency_ms": latency}
         )
         folder = Path(tmp)
-        plot(y_test, proba, evaluation, folder)
-        text = report.markdown(
-            f"{usecase.name}: training run {run.info.run_id}",
-            tags,
-            evaluation,
-            baseline,
-            gates,
-            found.cv_score,
-            spec.metric,
-        )
+        text = judged.render(f"{usecase.name}: training run {run.info.run_id}", tags, gates, folder)
         (folder / "report.md").write_text(text)
         (folder / "search_trials.json").write_text(json.dumps(found.trials, default=str, indent=1))
         mlflow.log_artifacts(str(folder), artifact_path="report")
@@ -260,7 +255,12 @@ def _track(
             model,
             x_test.iloc[:5000],
             threshold,
-            {"use_case": usecase.name, "entity": usecase.entity, "run_id": run.info.run_id},
+            {
+                "use_case": usecase.name,
+                "entity": usecase.entity,
+                "run_id": run.info.run_id,
+                **serving_inputs(usecase, settings, lineage),
+            },
         )
         mlflow.log_artifacts(str(folder / "serving"), artifact_path="serving")
         mlflow.set_tag("runtime", "onnx" if exported.usable else "native")
@@ -271,15 +271,16 @@ def _track(
         info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=infer_signature(example, model.predict_proba(example)[:, 1]),
+            signature=infer_signature(example, predict(model, example, spec.task)),
             input_example=example,
             serialization_format="cloudpickle",
             pip_requirements=["scikit-learn", "imbalanced-learn", "lightgbm", "cloudpickle"],
         )
         registered = mlflow.register_model(info.model_uri, usecase.name, tags={**tags})
     version_tags = {
-        **{f"metric.{k}": str(v) for k, v in evaluation.metrics.items()},
-        "threshold": str(threshold),
+        **{f"metric.{k}": str(v) for k, v in judged.metrics.items()},
+        **({} if threshold is None else {"threshold": str(threshold)}),
+        "task": spec.task,
         "features": json.dumps(usecase.feature_view.features),
         "gates": json.dumps(as_dicts(gates)),
         "gates.passed": str(all(g.passed for g in gates)).lower(),
@@ -295,8 +296,8 @@ def _track(
         usecase.name,
         str(registered.version),
         found.family,
-        evaluation.metrics,
-        baseline.honest,
+        judged.metrics,
+        judged.baseline,
         gates,
         text,
         version,

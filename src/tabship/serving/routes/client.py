@@ -40,6 +40,7 @@ def client_router(svc: Services) -> APIRouter:
 
 def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
     back = {column: field for field, column in route.rename.items()}
+    minimal = route.accept == "model"
 
     def client_error(exc: ApiError) -> ApiError:
         field = back.get(exc.field or "") or exc.field
@@ -60,7 +61,7 @@ def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Resp
         view = model_view(svc, model)
         try:
             result = await svc.scorer.predict(
-                view, Target(None, None), renamed, request_id.get() or ""
+                view, Target(None, None), renamed, request_id.get() or "", minimal
             )
         except ApiError as exc:
             svc.metrics.errors.labels(model, exc.code).inc()

@@ -14,3 +14,13 @@ class Runtime(Protocol):
     def score(self, x: np.ndarray) -> np.ndarray:
         """Scores for a ``dtype`` matrix in the model's feature order (NaN = missing)."""
         ...
+
+
+def deviation(got: np.ndarray, expected: np.ndarray, classifier: bool) -> float:
+    """Largest difference between two runtimes' answers: absolute for probabilities,
+    relative to the value otherwise (float32 holds about seven significant digits, so a
+    price of millions differs in its units)."""
+    diff = np.abs(np.asarray(got, dtype=np.float64) - expected)
+    if not classifier:
+        diff = diff / np.maximum(1.0, np.abs(expected))
+    return float(np.max(diff))

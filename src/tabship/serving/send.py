@@ -1,0 +1,104 @@
+"""Send every row of a CSV or Parquet file to a running prediction service, one request
+per row as a client would, and summarise what came back."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tabship.errors import SourceError
+from tabship.usecase import UseCase
+
+
+@dataclass
+class Summary:
+    sent: int = 0
+    answered: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    first_errors: list[str] = field(default_factory=list)
+    versions: Counter[str] = field(default_factory=Counter)
+    predictions: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else math.nan
+
+    def lines(self) -> list[str]:
+        out = [f"rows sent: {self.sent:,}; answered: {self.answered:,}"]
+        if self.latencies_ms:
+            out.append(
+                f"latency per request: median {statistics.median(self.latencies_ms):.1f} ms, "
+                f"p99 {self.percentile(0.99):.1f} ms"
+            )
+        if self.predictions:
+            p = self.predictions
+            out.append(
+                f"predictions: min {min(p):,.2f}, median {statistics.median(p):,.2f}, "
+                f"max {max(p):,.2f}"
+            )
+        out += [f"answered by version {v}: {n:,}" for v, n in sorted(self.versions.items())]
+        out += [f"refused ({code}): {n:,}" for code, n in self.errors.most_common()]
+        out += [f"  e.g. {e}" for e in self.first_errors]
+        return out
+
+
+def rows(path: Path, usecase: UseCase) -> Iterator[dict[str, Any]]:
+    """The file's rows as JSON objects, text where the contract declares text."""
+    if not path.is_file():
+        raise SourceError(f"no such file: {path}")
+    text = {n for n, c in usecase.contract.columns.items() if c.type == "string"}
+    try:
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+        else:
+            names = pacsv.read_csv(path).column_names
+            types = {n: pa.string() for n in names if n in text}
+            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SourceError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+    for row in table.to_pylist():
+        yield {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
+def send(
+    url: str,
+    body_rows: Iterator[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> Summary:
+    summary = Summary()
+    with httpx.Client(timeout=10.0, headers=headers) as client:
+        for body in body_rows:
+            summary.sent += 1
+            started = time.perf_counter()
+            try:
+                answer = client.post(url, json=body)
+            except httpx.HTTPError as exc:
+                raise SourceError(f"cannot reach {url}: {exc}") from exc
+            summary.latencies_ms.append((time.perf_counter() - started) * 1000)
+            data = answer.json() if answer.content else {}
+            if answer.status_code == 200:
+                summary.answered += 1
+                summary.versions[str(data.get("version", "?"))] += 1
+                if isinstance(data.get("prediction"), (int, float)):
+                    summary.predictions.append(float(data["prediction"]))
+            else:
+                error = data.get("error", {}) if isinstance(data, dict) else {}
+                summary.errors[str(error.get("code", answer.status_code))] += 1
+                if len(summary.first_errors) < 3:
+                    summary.first_errors.append(f"row {summary.sent}: {error.get('message')}")
+            if on_row is not None:
+                on_row()
+    return summary

@@ -1,0 +1,144 @@
+"""How a trained model is judged, per task: the test metrics that are tagged and gated,
+the baseline it must beat, the threshold (classification), and the report with its plots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.dummy import DummyRegressor
+
+from tabship.errors import UseCaseError
+from tabship.registry.gates import GateResult
+from tabship.training import pipeline, regression, report
+from tabship.training.baseline import notebook_baseline
+from tabship.training.evaluate import evaluate, plot
+from tabship.training.search import SearchResult, folds, labels
+from tabship.training.split import Split
+from tabship.training.threshold import choose
+from tabship.usecase import UseCase
+
+Render = Callable[[str, dict[str, Any], list[GateResult], Path], str]
+
+
+@dataclass(frozen=True)
+class Judged:
+    metrics: dict[str, float]  # the model's, on the test split
+    baseline: dict[str, float]  # the baseline's, on the same split
+    threshold: float | None
+    render: Render  # writes the plots into a folder and returns the Markdown report
+
+
+def judge_classifier(
+    usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
+) -> Judged:
+    spec, target = usecase.training, str(usecase.target)
+    assert spec is not None
+    features = usecase.feature_view.features
+    scored = ~np.isnan(found.oof)
+    threshold = choose(working[target].to_numpy()[scored], found.oof[scored], spec.cost).value
+    proba = model.predict_proba(split.test[features])[:, 1]
+    y_test = split.test[target].astype(int).to_numpy()
+    evaluation = evaluate(y_test, proba, threshold, spec.cost)
+    baseline = notebook_baseline(
+        split.train, split.test, features, usecase.entity, target, spec.seed
+    )
+
+    def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
+        plot(y_test, proba, evaluation, folder)
+        return report.markdown(
+            title, facts, evaluation, baseline, gates, found.cv_score, spec.objective
+        )
+
+    return Judged(evaluation.metrics, baseline.honest, threshold, render)
+
+
+def _declared_baseline(usecase: UseCase, seed: int) -> tuple[str, list[str], Any]:
+    spec = usecase.training
+    assert spec is not None
+    if spec.baseline is None:
+        return (
+            "the median of the target",
+            usecase.feature_view.features,
+            DummyRegressor(strategy="median"),
+        )
+    made = usecase.load_callable(spec.baseline)(seed)
+    if not (isinstance(made, tuple) and len(made) == 3):
+        raise UseCaseError(f"{spec.baseline} must return (name, columns, estimator)")
+    name, columns, estimator = made
+    return str(name), list(columns), estimator
+
+
+def judge_regressor(
+    usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
+) -> Judged:
+    spec, target = usecase.training, str(usecase.target)
+    assert spec is not None
+    features = usecase.feature_view.features
+    y, y_test = labels(split.train, target, "regression"), labels(split.test, target, "regression")
+    cv = folds(split.train, y, spec)
+    same_rows = len(working) == len(split.train)  # the search's folds are these folds
+
+    def ours() -> Any:
+        return pipeline.build(found.family, found.params, spec.imbalance, spec.seed, spec.task)  # type: ignore[arg-type]
+
+    fit = regression.diagnose(
+        found.family,
+        ours,
+        model,
+        split.train[features],
+        y,
+        split.test[features],
+        y_test,
+        cv,
+        found.oof if same_rows else None,
+    )
+    name, columns, recipe = _declared_baseline(usecase, spec.seed)
+    missing = [c for c in columns if c not in split.train.columns]
+    if missing:
+        raise UseCaseError(f"baseline {name} needs column(s) not in the feature table: {missing}")
+
+    def theirs() -> Any:
+        from sklearn.base import clone
+
+        return clone(recipe)
+
+    base = regression.diagnose(
+        "baseline",
+        theirs,
+        theirs().fit(split.train[columns], y),
+        split.train[columns],
+        y,
+        split.test[columns],
+        y_test,
+        cv,
+    )
+    fits = [fit, base]
+
+    def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
+        bands = regression.by_band(y_test, fits)
+        groups = (
+            regression.by_group(split.test[spec.errors_by], y_test, fits)
+            if spec.errors_by and spec.errors_by in split.test.columns
+            else None
+        )
+        regression.plot(y_test, fits, bands, folder)
+        return report.regression_markdown(
+            title, facts, fits, name, bands, groups, gates, spec.objective, spec.errors_by
+        )
+
+    return Judged(fit.test, base.test, None, render)
+
+
+def judge(
+    usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
+) -> Judged:
+    spec = usecase.training
+    assert spec is not None
+    if spec.task == "regression":
+        return judge_regressor(usecase, model, split, working, found)
+    return judge_classifier(usecase, model, split, working, found)
