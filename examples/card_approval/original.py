@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
 
 SCORES = ["score_3", "score_4", "score_5", "score_6"]
 
@@ -47,3 +49,13 @@ def original(raw: pd.DataFrame) -> Original:
     yv = validation["default"].fillna(False).astype(bool)
     auc = float(roc_auc_score(yv, model.predict_proba(xv)[:, 1]))
     return Original(len(train), len(validation), auc, model)
+
+
+def baseline(seed: int) -> tuple[str, list[str], Pipeline]:
+    """Declared as ``training.baseline``: the same model, scored on our split. Its missing
+    score_3 gets the training fill (425) everywhere: the 455 used for validation was a slip."""
+    recipe = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value=425),
+        LogisticRegression(C=0.1, solver="liblinear"),
+    )
+    return "the original logistic regression on score_3..score_6", SCORES, recipe

@@ -93,6 +93,8 @@ def test_card_approval_builds_trains_and_serves(
     result = train(quick, settings)
     assert result.version == "1"
     assert 0.0 <= result.metrics["roc_auc"] <= 1.0  # the signal is weak: the original claims 0.59
+    assert "## Against the baseline: the original logistic regression" in result.report
+    assert 0.5 < result.baseline["roc_auc"] < 0.7  # the original model, on our split
     approve(
         Registry(settings), "card_approval", result.version, by="ana", reason="test", override=True
     )

@@ -15,7 +15,7 @@ from sklearn.dummy import DummyRegressor
 from tabship.errors import UseCaseError
 from tabship.registry.gates import GateResult
 from tabship.training import pipeline, regression, report
-from tabship.training.baseline import notebook_baseline
+from tabship.training.baseline import declared_baseline, notebook_baseline
 from tabship.training.evaluate import evaluate, plot
 from tabship.training.search import SearchResult, folds, labels
 from tabship.training.split import Split
@@ -44,9 +44,14 @@ def judge_classifier(
     proba = model.predict_proba(split.test[features])[:, 1]
     y_test = split.test[target].astype(int).to_numpy()
     evaluation = evaluate(y_test, proba, threshold, spec.cost)
-    baseline = notebook_baseline(
-        split.train, split.test, features, usecase.entity, target, spec.seed
-    )
+    declared = _declared_baseline(usecase, split, spec.seed)
+    if declared is None:
+        baseline = notebook_baseline(
+            split.train, split.test, features, usecase.entity, target, spec.seed
+        )
+    else:
+        name, columns, recipe = declared
+        baseline = declared_baseline(recipe, columns, name, split.train, split.test, target)
 
     def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
         plot(y_test, proba, evaluation, folder)
@@ -57,19 +62,21 @@ def judge_classifier(
     return Judged(evaluation.metrics, baseline.honest, threshold, render)
 
 
-def _declared_baseline(usecase: UseCase, seed: int) -> tuple[str, list[str], Any]:
+def _declared_baseline(
+    usecase: UseCase, split: Split, seed: int
+) -> tuple[str, list[str], Any] | None:
+    """The use case's original model (``training.baseline``) as (name, columns, estimator)."""
     spec = usecase.training
     assert spec is not None
     if spec.baseline is None:
-        return (
-            "the median of the target",
-            usecase.feature_view.features,
-            DummyRegressor(strategy="median"),
-        )
+        return None
     made = usecase.load_callable(spec.baseline)(seed)
     if not (isinstance(made, tuple) and len(made) == 3):
         raise UseCaseError(f"{spec.baseline} must return (name, columns, estimator)")
     name, columns, estimator = made
+    missing = [c for c in columns if c not in split.train.columns]
+    if missing:
+        raise UseCaseError(f"baseline {name} needs column(s) not in the feature table: {missing}")
     return str(name), list(columns), estimator
 
 
@@ -97,10 +104,11 @@ def judge_regressor(
         cv,
         found.oof if same_rows else None,
     )
-    name, columns, recipe = _declared_baseline(usecase, spec.seed)
-    missing = [c for c in columns if c not in split.train.columns]
-    if missing:
-        raise UseCaseError(f"baseline {name} needs column(s) not in the feature table: {missing}")
+    name, columns, recipe = _declared_baseline(usecase, split, spec.seed) or (
+        "the median of the target",
+        features,
+        DummyRegressor(strategy="median"),
+    )
 
     def theirs() -> Any:
         from sklearn.base import clone

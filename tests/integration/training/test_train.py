@@ -36,7 +36,7 @@ def test_a_run_is_tracked_and_registered_as_challenger(
     assert "test_pr_auc" in run.data.metrics
     assert "baseline_pr_auc" in run.data.metrics
     assert "id" not in usecase.feature_view.features
-    assert "## Against the notebook's protocol" in result.report
+    assert "## Against the baseline: the notebook's recipe" in result.report
 
 
 def test_same_data_declaration_and_seed_give_identical_results(
