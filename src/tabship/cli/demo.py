@@ -57,7 +57,9 @@ def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     state = Repository(settings.serving_dir).read_state(use_case)
     if not keys or state is None or "champion" not in state.aliases:
         raise TabshipError(f"nothing to serve for {use_case}: no features or no champion")
-    key: int | str = int(keys[0]) if keys[0].isdigit() else keys[0]
+    declared = usecase.contract.columns.get(entity)
+    numeric = declared is not None and declared.type == "int64"
+    key: int | str = int(keys[0]) if numeric else keys[0]  # "0001000102" stays text
     body = shlex.quote(json.dumps({entity: key}))
     base = f"http://127.0.0.1:{port}"
     post = f"curl -s -X POST -H 'Content-Type: application/json' -d {body}"

@@ -132,8 +132,9 @@ def list_cmd(
 def _metrics(tags: dict[str, str]) -> str:
     """The headline test metrics of a version, whatever its task."""
     shown = ("pr_auc", "roc_auc") if "metric.pr_auc" in tags else ("rmse", "mae", "r2")
+    values = {m: float(tags[f"metric.{m}"]) for m in shown if f"metric.{m}" in tags}
     return ", ".join(
-        f"{m} {float(tags[f'metric.{m}']):,.4g}" for m in shown if f"metric.{m}" in tags
+        f"{m} {v:,.0f}" if abs(v) >= 1000 else f"{m} {v:.4f}" for m, v in values.items()
     )
 
 

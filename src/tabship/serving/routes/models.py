@@ -23,6 +23,8 @@ def _version(view: ModelView, served: Served) -> dict[str, Any]:
         "runtime": served.runtime.name,
         "onnx": meta.get("onnx"),
         "features": served.features,
+        "payload": list(served.payload),
+        "enrich": [{"name": e.name, "key": e.key, "version": e.version} for e in served.enrich],
         "threshold": served.threshold,
         "task": meta.get("task"),
         "metrics": {
