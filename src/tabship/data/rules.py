@@ -201,20 +201,30 @@ def _value_rules(
     if not col.nullable:
         # A sentinel is a declared "unknown", not a missing value.
         rules[f"{name}:not_null"] = source.isnull()
-    low = _bound(col.min, today)
-    high = _bound(col.max, today)
+    low = _bound(col.min, today, col.type)
+    high = _bound(col.max, today, col.type)
     if low is not None:
         rules[f"{name}:min"] = value < low
     if high is not None:
         rules[f"{name}:max"] = value > high
-    if col.greater_than is not None:
-        rules[f"{name}:greater_than"] = value <= col.greater_than
+    above = _bound(col.greater_than, today, col.type)
+    if above is not None:
+        rules[f"{name}:greater_than"] = value <= above
     if col.isin is not None:
         rules[f"{name}:isin"] = ~value.isin(col.isin)
     return rules
 
 
-def _bound(bound: float | DateBound | None, today: dt.date) -> object:
+def _bound(bound: float | DateBound | None, today: dt.date, column_type: str) -> object:
+    """A bound as a literal of the column's type: an integer column compared with a float
+    would be converted on every row (and compared inexactly)."""
+    if (
+        isinstance(bound, float)
+        and column_type == "int64"
+        and bound.is_integer()
+        and abs(bound) < 2**62
+    ):
+        return ibis.literal(int(bound), type="int64")
     if bound == "today":
         return ibis.date(today)
     if isinstance(bound, dt.date):
