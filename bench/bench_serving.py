@@ -29,6 +29,7 @@ import httpx
 import psutil
 
 from bench.results import write_section
+from bench.serve_install import install_serve, size_mb
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work"
@@ -176,25 +177,11 @@ def _rss_mb(process: subprocess.Popen[bytes]) -> float:
 
 
 def _serve_install_mb() -> float:
-    """Size of a fresh venv holding ``tabship[serve]`` (the API's production install)."""
-    uv = REPO / ".tools" / "bin" / "uv"
+    """Size of a fresh venv holding the locked ``[serve]`` set (the serving image's)."""
     with tempfile.TemporaryDirectory() as tmp:
         venv = Path(tmp) / "venv"
-        subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
-        subprocess.run(
-            [
-                str(uv),
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                str(venv / "bin" / "python"),
-                f"{REPO}[serve]",
-            ],
-            check=True,
-        )
-        total = sum(p.stat().st_size for p in venv.rglob("*") if p.is_file() and not p.is_symlink())
-    return total / 2**20
+        install_serve(venv)
+        return size_mb(venv)
 
 
 def _servers(home: Path) -> tuple[list[Server], str]:

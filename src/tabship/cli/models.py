@@ -80,6 +80,14 @@ def publish(settings: Settings, registry: Any, quiet: bool = True) -> None:
         console.print(f"synced {', '.join(models) or 'no models'} into {settings.serving_dir}")
 
 
+@app.command("resolve")
+def resolve_cmd(ctx: typer.Context, name: Name, version: Version) -> None:
+    """Print the version number an alias names (for scripts: CT approves what it trained)."""
+    from tabship.registry.client import Registry
+
+    typer.echo(Registry(get(ctx).settings).resolve(name, version).version)
+
+
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,

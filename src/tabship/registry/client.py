@@ -25,7 +25,11 @@ def tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{(settings.home / 'mlflow.db').resolve()}"
 
 
-def artifact_root(settings: Settings) -> str:
+def artifact_root(settings: Settings) -> str | None:
+    """Where a new experiment keeps its artifacts: a tracking server decides for itself
+    (it proxies them); a database or file store beside it uses $TABSHIP_HOME/mlartifacts."""
+    if tracking_uri(settings).startswith(("http://", "https://")):
+        return None
     return (settings.home / "mlartifacts").resolve().as_uri()
 
 

@@ -211,11 +211,13 @@ def _track(
 
     mlflow.set_tracking_uri(tracking_uri(settings))
     experiment = mlflow.get_experiment_by_name(usecase.name)
+    root = artifact_root(settings)
     experiment_id = (
         experiment.experiment_id
         if experiment is not None
         else mlflow.create_experiment(
-            usecase.name, artifact_location=f"{artifact_root(settings)}/{usecase.name}"
+            usecase.name,
+            artifact_location=None if root is None else f"{root}/{usecase.name}",
         )
     )
     spec = usecase.training

@@ -1,0 +1,45 @@
+"""A clean virtualenv holding exactly the locked ``[serve]`` dependency set and tabship:
+what the serving image installs. Used by the serving benchmark (its size) and by a test
+(its size, and that it answers a prediction)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+UV = REPO / ".tools" / "bin" / "uv"
+
+
+def install_serve(venv: Path) -> Path:
+    """Create ``venv`` with the locked ``[serve]`` set; returns its Python."""
+    requirements = venv.parent / "serve-requirements.txt"
+    subprocess.run(
+        [
+            str(UV),
+            "export",
+            "-q",
+            "--frozen",
+            "--no-dev",
+            "--extra",
+            "serve",
+            "--no-emit-project",
+            "--no-hashes",
+            "-o",
+            str(requirements),
+        ],
+        cwd=REPO,
+        check=True,
+    )
+    subprocess.run([str(UV), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [str(UV), "pip", "install", "-q", "--python", str(python)]
+    subprocess.run([*pip, "-r", str(requirements)], check=True)
+    subprocess.run([*pip, "--no-deps", str(REPO)], check=True)
+    return python
+
+
+def size_mb(venv: Path) -> float:
+    files = (p for p in venv.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(p.stat().st_size for p in files) / 2**20
