@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install, from Debian's packages, the programs the tests run for real and a fresh
-# machine may lack: a Java runtime (Spark) and redis-server. The tests start their own
-# Redis when none answers; they need the binary for that.
+# machine may lack: a Java runtime (Spark), redis-server and PostgreSQL. The tests start
+# their own Redis and PostgreSQL when none answers; they need the binaries for that.
 set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing from Debian packages: ${need[*]}"
 sudo_cmd=()

@@ -1,5 +1,5 @@
 """Shared fixtures: settings in a temp home, the credit_risk declaration, small real data,
-and real servers (Redis is started here when none answers on 127.0.0.1:6379)."""
+and real servers (Redis and PostgreSQL are started here when none answers on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,70 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def _postgres_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _start_postgres(folder: Path) -> tuple[str, Callable[[], None]]:
+    """A private PostgreSQL cluster from Debian's binaries (trust auth, 127.0.0.1 only)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail("no PostgreSQL answers and initdb is not installed (make test installs it)")
+    bindir, port = found[-1].parent, _free_port()
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(folder, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    subprocess.run(
+        [*as_owner, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = [*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "30"]
+    subprocess.run([*pg_ctl, "-o", options, "-l", str(folder / "log"), "start"], check=True)
+    return f"postgresql://postgres@127.0.0.1:{port}", lambda: subprocess.run(
+        [*pg_ctl, "-m", "fast", "stop"], check=False, capture_output=True
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL (server URL, no database): the machine's on 127.0.0.1:5432 (trust
+    auth), else a private cluster started here."""
+    machine = "postgresql://postgres@127.0.0.1:5432"
+    if os.environ.get("TABSHIP_TEST_OWN_POSTGRES") != "1" and _postgres_answers(f"{machine}/test"):
+        yield machine
+        return
+    # Not under pytest's temp folder: it is private to this user, and PostgreSQL runs as its own.
+    folder = Path(tempfile.mkdtemp(prefix="tabship-postgres-"))
+    url, stop = _start_postgres(folder)
+    yield url
+    stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    import psycopg
+
+    name = f"tabship_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(f"{postgres_server}/postgres", autocommit=True)
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{postgres_server}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
