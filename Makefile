@@ -63,7 +63,7 @@ typecheck: venv ## mypy
 unit: venv
 	$(BIN)/pytest
 
-test: venv ## lint, type check, then every test (starts Redis itself where none runs)
+test: venv ## lint, type check, then every test (starts Redis and PostgreSQL where none runs)
 	bash scripts/ensure-test-deps.sh
 	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/pytest

@@ -208,7 +208,18 @@ class Scorer:
             raise ApiError(
                 503, "no_feature_source", "this service has no feature source", model=view.name
             )
-        found = await self.features.fetch(view.name, keys)
+        try:
+            found = await self.features.fetch(view.name, keys)
+        except ApiError:
+            raise
+        except Exception as exc:  # the store's client raises its own types (redis, httpx, ...)
+            raise ApiError(
+                503,
+                "feature_store_unavailable",
+                f"the online store of {view.name} cannot be read ({type(exc).__name__}); "
+                "send the features in the payload, or retry",
+                model=view.name,
+            ) from exc
         missing = [k for k, row in zip(keys, found.rows, strict=True) if row is None]
         if missing:
             shown = ", ".join(self.redact(k) for k in missing[:10])

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tabship.settings import Settings
 from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import FEATURES, NAME, PREDICT
+from tests.integration.serving.conftest import FEATURES, NAME, PREDICT, free_port
 
 
 @pytest.fixture(scope="module")
@@ -261,3 +261,17 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     params = paths["/v1/models/{name}/versions/{version}/predict"]["post"]["parameters"]
     assert [p["name"] for p in params] == ["name", "version"]
     assert client.get("/docs").status_code == 200
+
+
+def test_an_unreachable_online_store_is_a_503_and_payloads_still_answer(
+    served_home: Settings, client_for: Callable[..., TestClient]
+) -> None:
+    dead = served_home.model_copy(
+        update={"online": "redis", "redis_url": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    client = client_for(dead, sync="off")
+    refused = client.post(PREDICT, json={"id": 5008804})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "feature_store_unavailable"
+    payload = dict.fromkeys(FEATURES, 1.0)
+    assert client.post(PREDICT, json=payload).status_code == 200
