@@ -79,7 +79,7 @@ def _price(rng: np.random.Generator, homes: pd.DataFrame, demo: pd.DataFrame) ->
         - 0.001 * (homes["yr_built"] - 1970)
         + rng.normal(0, 0.2, len(homes))
     )
-    return np.exp(log_price).clip(75_000, 7_700_000).round(-2)
+    return np.asarray(np.exp(log_price).clip(75_000, 7_700_000).round(-2), dtype=float)
 
 
 def generate(

@@ -20,7 +20,7 @@ from tabship.features.engine import DuckDBEngine
 from tabship.registry.approval import approve
 from tabship.registry.client import Registry
 from tabship.serving.app import create_app
-from tabship.serving.send import rows
+from tabship.serving.send import rows, send
 from tabship.settings import Settings
 from tabship.stores.materialize import materialize
 from tabship.stores.offline import OfflineStore
@@ -28,7 +28,7 @@ from tabship.stores.online import open_online_store
 from tabship.training.train import train
 from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
-from tests.integration.serving.conftest import publish
+from tests.integration.serving.conftest import publish, running
 
 pytestmark = pytest.mark.slow
 REAL = (Settings().data or Path("/nonexistent")) / "house_prices"
@@ -177,6 +177,14 @@ def test_house_prices_joins_demographics_at_build_and_at_serving(
         assert by_id.status_code == 200, by_id.text
         assert by_id.json()["feature_table_version"] is not None
     assert [str(v.version) for v in Registry(settings).versions("house_prices")] == ["1"]
+
+    # what `tabship send` does: every row of the file, one request each, to a real server
+    with running(create_app(settings, sync="off")) as url:
+        summary = send(f"{url}/v1/models/house_prices/predict", iter(homes))
+    assert (summary.sent, summary.answered) == (len(homes), len(homes))
+    assert dict(summary.versions) == {"1": len(homes)}
+    assert len(summary.predictions) == len(homes)
+    assert any("answered by version 1" in line for line in summary.lines())
 
 
 def test_bad_files_change_nothing(
