@@ -92,7 +92,8 @@ def build_features(
     unlabelled = normalized.pop(_UNLABELLED, 0)
     if rows_in == 0:
         raise SourceError(f"{files[0]} has no rows")
-    quarantined, bad_keys = _quarantine(engine, checked, usecase.row_key)
+    bad = _quarantine(engine, checked, usecase.row_key)
+    quarantined = bad.rows
     tolerated = (
         usecase.contract.max_invalid_share if max_invalid_share is None else max_invalid_share
     )
@@ -118,7 +119,7 @@ def build_features(
             f"{report.invalid_share:.1%} of rows break the contract (tolerated "
             f"{tolerated:.1%}); top rules: {worst}; see {folder / 'latest.md'}"
         )
-    valid = _valid_rows(engine, checked, usecase.row_key, bad_keys)
+    valid = _valid_rows(engine, checked, usecase.row_key, bad)
     for ref, joined in zip(references, joins, strict=True):
         valid = valid.join(joined, ref.spec.key).select(*valid.columns, *ref.spec.columns)
     features = feature_expression(usecase, valid)
@@ -197,23 +198,36 @@ def _counts(
     return rows, {k: int(v or 0) for k, v in row.items()}
 
 
-def _quarantine(engine: Engine, checked: CheckedTable, key: str) -> tuple[pa.Table, pa.Array]:
-    """The invalid rows (values as read, rules broken) and their typed row keys."""
+@dataclass(frozen=True)
+class _Quarantined:
+    rows: pa.Table  # values as read, with the rules they break
+    keys: pa.Array  # their typed row keys
+    null_keys: bool  # some row's key is missing (or does not parse)
+
+
+def _quarantine(engine: Engine, checked: CheckedTable, key: str) -> _Quarantined:
     rows = engine.to_arrow(checked.invalid_rows().mutate(__key=checked.table[key]))
-    keys = rows.column("__key").drop_null().unique()
-    return checked.label(rows.drop_columns(["__key"])), keys
+    column = rows.column("__key")
+    return _Quarantined(
+        checked.label(rows.drop_columns(["__key"])),
+        column.drop_null().unique(),
+        column.null_count > 0,
+    )
 
 
-def _valid_rows(engine: Engine, checked: CheckedTable, key: str, bad_keys: pa.Array) -> ir.Table:
+def _valid_rows(engine: Engine, checked: CheckedTable, key: str, bad: _Quarantined) -> ir.Table:
     """Every row whose key is not quarantined.
 
     Equivalent to filtering on the rules (the row key is declared unique and not null, so
-    duplicates are all quarantined), but evaluates none of them a second time.
+    duplicates are all quarantined), but evaluates none of them a second time. A row
+    without a key breaks a rule, so when no quarantined row lacks one, no row does, and
+    the NULL filter (which costs a tenth of the feature query in DuckDB) is left out.
     """
     typed = checked.table.select(*checked.data_columns())
-    typed = typed.filter(typed[key].notnull())
-    if len(bad_keys):
-        quarantined = engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad_keys}))
+    if bad.null_keys:
+        typed = typed.filter(typed[key].notnull())
+    if len(bad.keys):
+        quarantined = engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad.keys}))
         typed = typed.anti_join(quarantined, key)
     # Valid rows hold no NULL where the contract forbids one: say so in the types, so
     # definitions can pick cheaper plans (e.g. COUNT(*) for a mean).

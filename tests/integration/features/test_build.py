@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -135,3 +136,23 @@ def test_csv_and_parquet_sources_give_the_same_features(
     assert (a.rows_quarantined, a.by_rule) == (b.rows_quarantined, b.by_rule)
     # Amounts are summed in exact millionths, so even text round-trips give the same bits.
     assert from_csv.equals(from_parquet)
+
+
+@pytest.mark.parametrize("broken_key", [None, "L-17"])
+def test_rows_without_a_usable_key_are_quarantined_and_never_featured(
+    credit_risk: UseCase,
+    settings: Settings,
+    duckdb_engine: DuckDBEngine,
+    tmp_path: Path,
+    broken_key: str | None,
+) -> None:
+    csv = generate(credit_risk, 2_000, tmp_path / "c", seed=9, fmt="csv")[0]
+    raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    raw.loc[0, "loan_id"] = broken_key or ""  # missing, or text that is no number
+    raw.to_csv(csv, index=False)
+    report = _build(credit_risk, [csv], settings, duckdb_engine).report
+    rule = "loan_id:not_null" if broken_key is None else "loan_id:type"
+    assert report.by_rule[rule] == 1
+    features = OfflineStore(settings.offline_dir).dataset("credit_risk", FEATURES_TABLE).to_table()
+    assert features.column("loan_id").null_count == 0
+    assert features.num_rows == report.rows_out == report.rows_in - report.rows_quarantined
