@@ -8,6 +8,7 @@ and ``champion`` (approved, serving) point at them. Only ``approval.approve`` mo
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from tabship.errors import StoreError
@@ -39,6 +40,8 @@ class Registry:
     def __init__(self, settings: Settings) -> None:
         from mlflow.tracking import MlflowClient
 
+        # MLflow narrates database set-up at INFO; a command's output should be its own.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
         uri = tracking_uri(settings)
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
 

@@ -207,7 +207,9 @@ def _track(
     import mlflow
     from mlflow.models import infer_signature
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # Two known warnings are noise here: models are pickled on purpose (skops cannot load
+    # imblearn or LightGBM without trusted-type lists) and uv environments have no pip.
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
 
     mlflow.set_tracking_uri(tracking_uri(settings))
     experiment = mlflow.get_experiment_by_name(usecase.name)
