@@ -64,6 +64,7 @@ def test_the_approval_job_is_bound_to_the_protected_environment() -> None:
     approve = ct["jobs"]["approve"]
     assert approve["environment"] == "model-approval"
     assert approve["needs"] == "train"
+    assert "version" in approve["if"]  # nothing new trained, nothing to approve
     script = " ".join(step.get("run", "") for step in approve["steps"])
     assert "tabship models approve" in script
     assert "approvals" in script

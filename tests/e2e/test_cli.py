@@ -177,3 +177,34 @@ def test_unknown_feature_version(cli, settings: Settings, loans: Path) -> None: 
     out = cli("features", "materialize", "credit_risk", "--version", "9")
     assert out.code != 0
     assert "has no version 9" in out.err
+
+
+def test_a_watched_folder_trains_each_new_file_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tabship.data.generate import generate
+    from tabship.usecase import load_usecase
+    from tests.conftest import EXAMPLES
+
+    cards = load_usecase("card_approval", EXAMPLES)
+    inbox = tmp_path / "inbox"
+    generate(cards, 1257, inbox, seed=3)[0].rename(inbox / "2026-10.parquet")
+    args = ("train", "card_approval", "--inbox", str(inbox), "--trials", "2")
+    first = cli(*args)
+    assert first.code == 0, first.err
+    assert "new file 2026-10.parquet" in first.out
+    assert "card_approval version 1" in first.out
+    assert "no new file" in cli(*args).out  # rerun: nothing trained twice
+
+    generate(cards, 1500, tmp_path / "n", seed=11)[0].rename(inbox / "2026-11.parquet")
+    second = cli(*args)
+    assert second.code == 0, second.err
+    assert "card_approval version 2" in second.out
+    assert "version 3" not in second.out
+
+    bad = pq.read_table(inbox / "2026-11.parquet").drop_columns(["score_4"])
+    pq.write_table(bad, inbox / "2026-12.parquet")
+    refused = cli(*args)
+    assert refused.code == 1
+    assert "score_4" in refused.err
+    listed = cli("models", "list", "card_approval")
+    assert "│ 3 " not in listed.out  # the registry holds versions 1 and 2 only
+    assert "│ 2 " in listed.out

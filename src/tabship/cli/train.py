@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tabship.cli.context import console, get, progress
+from tabship.errors import TabshipError
 
 app = typer.Typer()
 
@@ -26,8 +27,43 @@ def train_cmd(
     data: Annotated[
         Path | None, typer.Option(help="Build features from this file or folder first.")
     ] = None,
+    inbox: Annotated[
+        Path | None,
+        typer.Option(help="A watched folder: train one new version per file not trained on yet."),
+    ] = None,
 ) -> None:
     """Search, fit, evaluate and register a new version as `challenger`."""
+    from tabship.registry.client import Registry
+    from tabship.training.inbox import pending
+
+    if inbox is None:
+        _train_once(ctx, use_case, trials, feature_version, data)
+        return
+    if data is not None or feature_version is not None:
+        raise TabshipError(
+            "--inbox trains on the folder's new files: no --data or --feature-version"
+        )
+    usecase = get(ctx).usecase(use_case)
+    registry = Registry(get(ctx).settings)
+    known = registry.versions(use_case) if use_case in registry.names() else []
+    trained = {str(v.tags.get("raw_data_version")) for v in known}
+    files = pending(inbox, usecase.source.pattern, trained)
+    if not files:
+        console.print(f"no new file in {inbox}: every file there has trained a version")
+        return
+    for file in files:
+        console.print(f"[bold]new file {file.name}[/bold]")
+        _train_once(ctx, use_case, trials, None, file)
+
+
+def _train_once(
+    ctx: typer.Context,
+    use_case: str,
+    trials: int | None,
+    feature_version: int | None,
+    data: Path | None,
+) -> None:
+    """One run, after building features from ``data`` when given."""
     from tabship.cli.features import build_cmd
     from tabship.cli.models import publish
     from tabship.training.train import train
