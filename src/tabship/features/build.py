@@ -74,11 +74,10 @@ def build_features(
     raw = _with_row_key(usecase, _read(engine, files))
     raw_version = fingerprint(files)
     references = [read_reference(spec, files[0].parent) for spec in usecase.enrich]
-    dropped = 0
+    read = None
     if usecase.source.exact_duplicates == "drop":
-        before = int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
-        raw = raw.distinct()
-        dropped = before - int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
+        read = int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
+        raw = raw.distinct()  # counted below, with the contract's counts
     step("checking the contract")
     checked = apply_contract(raw, usecase.contract, today or dt.date.today())
     for column in checked.unique:
@@ -90,6 +89,7 @@ def build_features(
         joins.append(joined)
     rows_in, normalized = _counts(engine, checked, usecase.target)
     unlabelled = normalized.pop(_UNLABELLED, 0)
+    dropped = 0 if read is None else read - rows_in
     if rows_in == 0:
         raise SourceError(f"{files[0]} has no rows")
     bad = _quarantine(engine, checked, usecase.row_key)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from tabship.training.spec import GateSpec
-
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "brier", "cost_per_row"})
+from tabship.training.spec import LOWER_IS_BETTER, GateSpec
 
 
 def _better(metric: str, value: float, than: float) -> bool:

@@ -31,17 +31,11 @@ class Summary:
     predictions: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else math.nan
-
     def lines(self) -> list[str]:
         out = [f"rows sent: {self.sent:,}; answered: {self.answered:,}"]
-        if self.latencies_ms:
-            out.append(
-                f"latency per request: median {statistics.median(self.latencies_ms):.1f} ms, "
-                f"p99 {self.percentile(0.99):.1f} ms"
-            )
+        if len(self.latencies_ms) > 1:
+            cuts = statistics.quantiles(self.latencies_ms, n=100)
+            out.append(f"latency per request: median {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms")
         if self.predictions:
             p = self.predictions
             out.append(
@@ -62,9 +56,8 @@ def rows(path: Path, usecase: UseCase) -> Iterator[dict[str, Any]]:
     try:
         if path.suffix == ".parquet":
             table = pq.read_table(path)
-        else:
-            names = pacsv.read_csv(path).column_names
-            types = {n: pa.string() for n in names if n in text}
+        else:  # declared text stays text ("0123"); columns the file lacks are ignored
+            types = dict.fromkeys(text, pa.string())
             table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
     except (pa.ArrowInvalid, OSError) as exc:
         raise SourceError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc

@@ -130,11 +130,11 @@ def by_group(groups: pd.Series, y: np.ndarray, fits: list[Fit], show: int = 5) -
     """Test MAPE per group, the worst and the best ``show`` groups of the first fit."""
     frame = pd.DataFrame({"group": groups.astype(str).to_numpy(), "y": y})
     for fit in fits:
-        frame[fit.name] = np.abs(fit.test_pred - y) / y
+        frame[f"{fit.name} MAPE"] = np.abs(fit.test_pred - y) / y
     table = frame.groupby("group").agg(
-        rows=("y", "size"), **{f.name: (f.name, "mean") for f in fits}
+        rows=("y", "size"), **{f"{f.name} MAPE": (f"{f.name} MAPE", "mean") for f in fits}
     )
-    table = table[table["rows"] >= 5].sort_values(fits[0].name, ascending=False)
+    table = table[table["rows"] >= 5].sort_values(f"{fits[0].name} MAPE", ascending=False)
     return pd.concat([table.head(show), table.tail(show)]).reset_index()
 
 

@@ -183,7 +183,7 @@ def regression_markdown(
 def _table(frame: pd.DataFrame) -> str:
     def cell(column: str, value: Any) -> str:
         if isinstance(value, float):
-            return f"{value:.1%}" if "MAPE" in column or column.count(" ") == 0 else f"{value:,.0f}"
+            return f"{value:.1%}" if column.endswith("MAPE") else f"{value:,.0f}"
         return f"{value:,}" if isinstance(value, int) else str(value)
 
     head = "| " + " | ".join(frame.columns) + " |"

@@ -22,9 +22,8 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, TimeSeriesSplit
 
-from tabship.registry.gates import LOWER_IS_BETTER
 from tabship.training import pipeline
-from tabship.training.spec import Family, TrainingSpec
+from tabship.training.spec import LOWER_IS_BETTER, Family, TrainingSpec
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "average_precision": lambda y, p: float(average_precision_score(y, p)),

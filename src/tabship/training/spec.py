@@ -11,6 +11,7 @@ Family = Literal["random_forest", "lightgbm", "logistic_regression", "knn"]
 Metric = Literal["average_precision", "roc_auc", "rmse", "mae"]
 DEFAULT_FAMILIES: tuple[Family, ...] = ("random_forest", "lightgbm")
 REGRESSION_METRICS: tuple[Metric, ...] = ("rmse", "mae")
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "brier", "cost_per_row"})
 
 
 class _Strict(BaseModel):
