@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--loop-rows", type=int, nargs="+", default=[50_000, 100_000, 200_000])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if args.child:
         print(json.dumps({"seconds": _child(args.child, args.source, args.out, args.rows)}))
@@ -210,11 +210,14 @@ def _write(
         f"Measured {dt.date.today().isoformat()} on {_machine()} by `make bench-features`.",
         f"Input: {rows:,} generated loans (Parquet, 0.1% broken rows). Each contender runs in its "
         f"own process, {repeats} times interleaved; the time is the median (range in brackets), "
-        "imports excluded; ratios are against the bare DuckDB query of the same run. DuckDB "
+        "imports excluded; ratios are against the bare DuckDB query of the same run, of the "
+        "medians and of the fastest runs (this shared machine's speed drifts by a fifth from one "
+        "run to the next, and interference only ever adds time). DuckDB "
         f"memory limit {MEMORY_LIMIT} for both DuckDB contenders.",
         "",
-        "| contender | time (s) | × bare DuckDB | peak RSS (MiB) |",
-        "| --- | ---: | ---: | ---: |",
+        "| contender | time (s) | × bare DuckDB (medians) | × bare DuckDB (fastest runs) "
+        "| peak RSS (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     names = {
         "duckdb": "bare DuckDB SQL (features only, Parquet out)",
@@ -225,10 +228,12 @@ def _write(
         r = results[kind]
         lines.append(
             f"| {label} | {r['seconds']:.1f} ({r['min']:.1f}–{r['max']:.1f}) | "
-            f"{r['seconds'] / base:.2f} | {r['peak_rss_mib']:.0f} |"
+            f"{r['seconds'] / base:.2f} | {r['min'] / results['duckdb']['min']:.2f} "
+            f"| {r['peak_rss_mib']:.0f} |"
         )
     lines.append(
-        f"| notebook loop (extrapolated, quadratic fit) | {full:,.0f} | {full / base:,.0f} | – |"
+        f"| notebook loop (extrapolated, quadratic fit) | {full:,.0f} | {full / base:,.0f} "
+        "| – | – |"
     )
     lines += [
         "",

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 from tabship import __version__
 from tabship.data.enrich import read_reference, table_name
 from tabship.data.report import QualityReport
-from tabship.data.rules import CheckedTable, Duplicates, apply_contract, duplicated_values
+from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
 from tabship.features.engine import Engine
@@ -72,7 +73,7 @@ def build_features(
     build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     step("reading source")
     raw = _with_row_key(usecase, _read(engine, files))
-    raw_version = fingerprint(files)
+    raw_version = _in_background(fingerprint, files)
     references = [read_reference(spec, files[0].parent) for spec in usecase.enrich]
     read = None
     if usecase.source.exact_duplicates == "drop":
@@ -101,7 +102,7 @@ def build_features(
         use_case=usecase.name,
         build_id=build_id,
         source_files=[str(f) for f in files],
-        raw_version=raw_version,
+        raw_version=raw_version(),
         rows_in=rows_in,
         rows_quarantined=quarantined.num_rows,
         max_invalid_share=tolerated,
@@ -125,7 +126,7 @@ def build_features(
     features = feature_expression(usecase, valid)
     lineage = {
         "build_id": build_id,
-        "raw_version": raw_version,
+        "raw_version": report.raw_version,
         "code_version": usecase.fingerprint(),
         "tabship_version": __version__,
         "engine": engine.name,
@@ -153,6 +154,15 @@ def build_features(
     )
 
 
+def _in_background(hash_files: Callable[[list[Path]], str], files: list[Path]) -> Callable[[], str]:
+    """Hash the source files on another thread while the engine checks them: hashing
+    releases the GIL, and its core is otherwise idle while Python compiles queries."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-hash")
+    digest = pool.submit(hash_files, files)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return digest.result
+
+
 def _read(engine: Engine, files: list[Path]) -> ir.Table:
     try:
         return engine.read(files)
@@ -178,7 +188,7 @@ def _with_row_key(usecase: UseCase, raw: ir.Table) -> ir.Table:
 
 
 def _duplicates(engine: Engine, table: ir.Table, column: str) -> Duplicates:
-    found = engine.to_arrow(duplicated_values(table, column))
+    found = engine.duplicated_values(table, column)
     name = f"tabship_duplicates_{column}"
     return Duplicates(engine.register_arrow(name, found), found.column(column).combine_chunks())
 

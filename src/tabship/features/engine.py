@@ -15,7 +15,9 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from tabship.data.rules import duplicated_values
 from tabship.errors import SourceError
+from tabship.features.dense_keys import dense_duplicates
 from tabship.settings import Settings
 
 
@@ -35,6 +37,10 @@ class Engine(ABC):
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def duplicated_values(self, table: ir.Table, column: str) -> pa.Table:
+        """The values of ``column`` found on more than one row."""
+        return self.to_arrow(duplicated_values(table, column))
 
     @abstractmethod
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
@@ -70,6 +76,11 @@ class DuckDBEngine(Engine):
 
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
         self.con.to_parquet(expr, folder, per_thread_output=True)
+
+    def duplicated_values(self, table: ir.Table, column: str) -> pa.Table:
+        # Local data: a dense integer key is counted in memory (see dense_keys).
+        found = dense_duplicates(self.to_arrow, table, column)
+        return super().duplicated_values(table, column) if found is None else found
 
     def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
         # DuckDB scans Arrow datasets lazily, with projection and filter push-down.

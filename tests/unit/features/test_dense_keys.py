@@ -1,0 +1,67 @@
+"""Counting duplicates of a dense integer key finds exactly what grouping finds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tabship.features.dense_keys import _as_numpy, dense_duplicates
+from tabship.features.engine import DuckDBEngine
+from tabship.settings import Settings
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> DuckDBEngine:
+    return DuckDBEngine(Settings(home=tmp_path))
+
+
+def _expected(values: list[int | None]) -> list[int]:
+    counts = Counter(v for v in values if v is not None)
+    return sorted(v for v, n in counts.items() if n > 1)
+
+
+def _found(engine: DuckDBEngine, table: pa.Table) -> list[int] | None:
+    found = dense_duplicates(engine.to_arrow, ibis.memtable(table), "key")
+    return None if found is None else sorted(found.column("key").to_pylist())
+
+
+def test_finds_every_value_seen_twice_or_more(engine: DuckDBEngine) -> None:
+    rng = np.random.default_rng(3)
+    values: list[int | None] = [int(v) for v in rng.integers(-500, 4_000, size=5_000)]
+    values[::97] = [None] * len(values[::97])
+    table = pa.table({"key": pa.array(values, pa.int64())})
+    assert _found(engine, table) == _expected(values)
+
+
+def test_keeps_the_key_type(engine: DuckDBEngine) -> None:
+    table = pa.table({"key": pa.array([7, 8, 7, 9, 9, 9], pa.int32())})
+    found = dense_duplicates(engine.to_arrow, ibis.memtable(table), "key")
+    assert found is not None
+    assert found.schema.field("key").type == pa.int32()
+    assert sorted(found.column("key").to_pylist()) == [7, 9]
+
+
+def test_unique_and_empty_keys_have_no_duplicates(engine: DuckDBEngine) -> None:
+    assert _found(engine, pa.table({"key": pa.array(range(10_000), pa.int64())})) == []
+    assert _found(engine, pa.table({"key": pa.array([None, None], pa.int64())})) == []
+
+
+def test_leaves_sparse_and_text_keys_to_grouping(engine: DuckDBEngine) -> None:
+    sparse = pa.table({"key": pa.array([1, 10**12, 1], pa.int64())})
+    assert _found(engine, sparse) is None
+    text = pa.table({"key": pa.array(["a", "b", "a"])})
+    assert dense_duplicates(engine.to_arrow, ibis.memtable(text), "key") is None
+    # The engine falls back to grouping, with the same answer.
+    found = engine.duplicated_values(ibis.memtable(sparse), "key")
+    assert found.column("key").to_pylist() == [1]
+
+
+def test_reads_sliced_chunks_at_their_offsets() -> None:
+    whole = pa.array(np.arange(20, dtype=np.uint32))
+    chunked = pa.chunked_array([whole.slice(3, 5), whole.slice(12, 4), whole.slice(0, 0)])
+    assert _as_numpy(chunked).tolist() == [3, 4, 5, 6, 7, 12, 13, 14, 15]
