@@ -73,7 +73,7 @@ def build_features(
     build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     step("reading source")
     raw = _with_row_key(usecase, _read(engine, files))
-    raw_version = _in_background(fingerprint, files)
+    raw_version = _hash_in_background(files)
     references = [read_reference(spec, files[0].parent) for spec in usecase.enrich]
     read = None
     if usecase.source.exact_duplicates == "drop":
@@ -154,11 +154,11 @@ def build_features(
     )
 
 
-def _in_background(hash_files: Callable[[list[Path]], str], files: list[Path]) -> Callable[[], str]:
+def _hash_in_background(files: list[Path]) -> Callable[[], str]:
     """Hash the source files on another thread while the engine checks them: hashing
     releases the GIL, and its core is otherwise idle while Python compiles queries."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-hash")
-    digest = pool.submit(hash_files, files)
+    digest = pool.submit(fingerprint, files)
     pool.shutdown(wait=False)  # the thread ends with its one task
     return digest.result
 

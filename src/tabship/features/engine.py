@@ -59,8 +59,8 @@ class DuckDBEngine(Engine):
             "memory_limit": settings.duckdb_memory_limit,
             "temp_directory": str(settings.scratch_dir / "duckdb"),
             "preserve_insertion_order": False,
-            # Integer keys with a range up to 2**24 (row ids, say) group through an array
-            # instead of a hash table: the uniqueness check runs twice as fast.
+            # Integer keys with a range up to 2**24 too sparse for dense_keys group through
+            # an array instead of a hash table: that uniqueness check runs twice as fast.
             "perfect_ht_threshold": 24,
         }
         if settings.duckdb_threads:
