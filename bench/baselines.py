@@ -14,10 +14,8 @@ import pyarrow.parquet as pq
 SQL = """
 COPY (
   SELECT loan_id, id, loan_date,
-    count(*) OVER upto - count(*) OVER today AS nb_previous_loans,
-    CASE WHEN count(*) OVER upto - count(*) OVER today > 0 THEN
-      (sum(loan_amount) OVER upto - sum(loan_amount) OVER today)
-      / (count(*) OVER upto - count(*) OVER today) END AS avg_amount_loans_previous,
+    count(*) OVER earlier AS nb_previous_loans,
+    sum(loan_amount) OVER earlier / count(*) OVER earlier AS avg_amount_loans_previous,
     year(loan_date) - year(birthday)
       - ((month(loan_date) * 100 + day(loan_date))
          < (month(birthday) * 100 + day(birthday)))::BIGINT AS age,
@@ -28,9 +26,9 @@ COPY (
     (flag_own_car = 'Y')::TINYINT AS flag_own_car,
     status
   FROM read_parquet('{source}')
-  WINDOW upto AS (PARTITION BY id ORDER BY loan_date
-                  RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-         today AS (PARTITION BY id, loan_date)
+  -- Strictly earlier days: one RANGE frame over day numbers (one sort for both aggregates).
+  WINDOW earlier AS (PARTITION BY id ORDER BY loan_date - DATE '1970-01-01'
+                     RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ) TO '{out}' (FORMAT parquet)
 """
 

@@ -1,12 +1,13 @@
 """Point-in-time feature primitives, written once in Ibis and run on any engine.
 
 "As of an event" means: only facts whose event time is strictly before the event's own
-time count. Event times are dates, so the order of two events on the same day is
-unknown; neither may see the other (no same-day leakage, whatever the row order).
+time count. Event times are days (a timestamp counts by its date), so the order of two
+events on the same day is unknown; neither may see the other (no same-day leakage,
+whatever the row order).
 
 Sums run in exact arithmetic on values rounded to ``decimals`` places (6 by default: a
-millionth of a currency unit): "everything up to today minus today" is then exact, and
-every engine returns the same bits whatever order it adds rows in.
+millionth of a currency unit), so every engine returns the same bits whatever order it
+adds rows in.
 """
 
 from __future__ import annotations
@@ -25,34 +26,34 @@ class History:
     entity: str
     event_time: str
 
-    def _up_to_today(self) -> ibis.expr.builders.LegacyWindowBuilder:
-        # RANGE frame: every event of the entity up to and including the current day.
+    def _earlier_days(self) -> ibis.expr.builders.LegacyWindowBuilder:
+        # One RANGE frame over day numbers: every event of the entity up to the day before.
+        # A single frame lets the engine sort once for all aggregates (two frames, "up to
+        # today" minus "today", sort twice and took a third longer in DuckDB).
+        time = self.table[self.event_time]
+        day = time if time.type().is_date() else time.date()
         return ibis.window(
-            group_by=self.table[self.entity],
-            order_by=self.table[self.event_time],
-            range=(None, 0),
+            group_by=self.table[self.entity], order_by=day.epoch_days(), range=(None, -1)
         )
-
-    def _same_day(self) -> ibis.expr.builders.LegacyWindowBuilder:
-        return ibis.window(group_by=[self.table[self.entity], self.table[self.event_time]])
 
     def count(self) -> ir.IntegerValue:
         """Number of the entity's events strictly before this event's day."""
-        rows = self.table.count()
-        return rows.over(self._up_to_today()) - rows.over(self._same_day())
+        return self.table.count().over(self._earlier_days())
 
     def _units(self, value: ir.NumericColumn, decimals: int) -> ir.FloatingValue:
         """Exact sum, in units of 10**-decimals, of the entity's strictly earlier values.
 
         Units are whole numbers held in doubles: sums stay exact below 2**53 units
-        (9e9 at 6 decimals), and doubles keep the window as cheap as a plain sum.
+        (9e9 at 6 decimals), whatever order an engine adds them in, and doubles keep the
+        window as cheap as a plain sum.
         """
         units = (value.cast("float64") * 10**decimals).round().cast("float64")
-        return units.sum().over(self._up_to_today()) - units.sum().over(self._same_day())
+        return units.sum().over(self._earlier_days())
 
     def sum(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
-        """Sum of ``value`` over the entity's events strictly before this event's day."""
-        return self._units(value, decimals) / 10**decimals
+        """Sum of ``value`` over the entity's events strictly before this event's day (0
+        when there is none)."""
+        return (self._units(value, decimals) / 10**decimals).coalesce(0.0)
 
     def mean(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
         """Mean of ``value`` over earlier events; NULL when there is none.
@@ -61,8 +62,7 @@ class History:
         COUNT(*); otherwise only non-missing values count.
         """
         if value.type().nullable:
-            counts = value.count()
-            earlier = counts.over(self._up_to_today()) - counts.over(self._same_day())
+            earlier = value.count().over(self._earlier_days())
         else:
             earlier = self.count()
         mean = self._units(value, decimals) / 10**decimals / earlier

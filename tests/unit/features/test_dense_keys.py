@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tabship.features.dense_keys import _as_numpy, dense_duplicates
+from tabship.features.dense_keys import _as_numpy, _repeated, dense_duplicates
 from tabship.features.engine import DuckDBEngine
 from tabship.settings import Settings
 
@@ -65,3 +65,17 @@ def test_reads_sliced_chunks_at_their_offsets() -> None:
     whole = pa.array(np.arange(20, dtype=np.uint32))
     chunked = pa.chunked_array([whole.slice(3, 5), whole.slice(12, 4), whole.slice(0, 0)])
     assert _as_numpy(chunked).tolist() == [3, 4, 5, 6, 7, 12, 13, 14, 15]
+
+
+@pytest.mark.parametrize("gap", [1, 250, 251, 502])
+def test_finds_a_repeat_whatever_the_distance_between_its_rows(gap: int) -> None:
+    # Rows 251 apart carry the same tag, so only the recount can find their key.
+    keys = np.arange(2_000, dtype=np.uint32)
+    keys[100 + gap] = keys[100]
+    keys[1_500] = keys[3]
+    assert _repeated(keys, 2_000).tolist() == sorted({int(keys[100]), int(keys[3])})
+
+
+def test_a_key_repeated_many_times_is_found_once() -> None:
+    keys = np.array([5, 5, 5, 5, 1, 2, 5], dtype=np.uint32)
+    assert _repeated(keys, 6).tolist() == [5]

@@ -34,6 +34,7 @@ def test_first_loan_has_no_history_and_a_missing_average() -> None:
     out = _features([(1, 7, D(2020, 1, 1), 100.0)])
     assert out[1]["n"] == 0
     assert out[1]["mean"] is None
+    assert out[1]["total"] == 0.0
 
 
 def test_earlier_loans_are_counted_and_averaged() -> None:
@@ -53,6 +54,26 @@ def test_same_day_loans_do_not_see_each_other() -> None:
     assert out[2]["mean"] is None
     assert out[3]["n"] == 2
     assert out[3]["mean"] == 200.0
+
+
+def test_events_on_the_same_day_of_a_timestamp_do_not_see_each_other() -> None:
+    at = dt.datetime
+    table = ibis.memtable(
+        pa.table(
+            {
+                "id": [7, 7, 7],
+                "t": [at(2020, 1, 1, 9), at(2020, 1, 1, 17), at(2020, 1, 2, 8)],
+                "amount": [100.0, 300.0, 50.0],
+            }
+        )
+    )
+    earlier = history(table, entity="id", event_time="t")
+    out = table.select(n=earlier.count(), total=earlier.sum(table.amount)).to_pyarrow()
+    assert out.sort_by("n").to_pylist() == [
+        {"n": 0, "total": 0.0},
+        {"n": 0, "total": 0.0},
+        {"n": 2, "total": 400.0},
+    ]
 
 
 def test_other_users_loans_never_count() -> None:
