@@ -65,8 +65,9 @@ class History:
             earlier = value.count().over(self._earlier_days())
         else:
             earlier = self.count()
-        mean = self._units(value, decimals) / 10**decimals / earlier
-        return ibis.ifelse(earlier > 0, mean, ibis.null("float64"))
+        # Without an earlier value the SUM is NULL, so is the mean: no guard needed, and
+        # none wanted (a guard repeats the count, which engines then compute twice).
+        return self._units(value, decimals) / 10**decimals / earlier
 
 
 def history(table: ir.Table, entity: str, event_time: str) -> History:
