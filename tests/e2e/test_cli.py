@@ -192,6 +192,7 @@ def test_a_watched_folder_trains_each_new_file_once(cli, tmp_path: Path) -> None
     assert first.code == 0, first.err
     assert "new file 2026-10.parquet" in first.out
     assert "card_approval version 1" in first.out
+    assert "registered model" not in first.err  # the summary says it, MLflow does not
     assert "no new file" in cli(*args).out  # rerun: nothing trained twice
 
     generate(cards, 1500, tmp_path / "n", seed=11)[0].rename(inbox / "2026-11.parquet")

@@ -3,7 +3,9 @@ evaluate → track in MLflow → register as ``challenger`` with its gate result
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import pickle
@@ -280,7 +282,9 @@ def _track(
             serialization_format="cloudpickle",
             pip_requirements=["scikit-learn", "imbalanced-learn", "lightgbm", "cloudpickle"],
         )
-        registered = mlflow.register_model(info.model_uri, usecase.name, tags={**tags})
+        # MLflow announces the registration on stderr; the CLI's summary says it once.
+        with contextlib.redirect_stderr(io.StringIO()):
+            registered = mlflow.register_model(info.model_uri, usecase.name, tags={**tags})
     version_tags = {
         **{f"metric.{k}": str(v) for k, v in judged.metrics.items()},
         **({} if threshold is None else {"threshold": str(threshold)}),
