@@ -65,8 +65,7 @@ class History:
             earlier = value.count().over(self._earlier_days())
         else:
             earlier = self.count()
-        # Without an earlier value the SUM is NULL, so is the mean: no guard needed, and
-        # none wanted (a guard repeats the count, which engines then compute twice).
+        # Without an earlier value the SUM is NULL, and so is the mean: no guard needed.
         return self._units(value, decimals) / 10**decimals / earlier
 
 
