@@ -31,16 +31,17 @@ def _to_datetime_v1(values: pd.Series) -> pd.Series:
     return parsed.where(parsed < _PANDAS_MAX)
 
 
-def _avg_previous_loop(df: pd.DataFrame) -> pd.Series:
+def avg_previous_loop(df: pd.DataFrame, users: int | None = None) -> pd.Series:
     """Notebook v1 step 4: for each loan, mean amount of the user's strictly earlier loans.
 
     As in the notebook, each user's rows are found by filtering the whole frame, so the
     loop is quadratic in the number of rows (users x rows); within a user, each loan
-    looks at every other loan of that user.
+    looks at every other loan of that user. ``users`` stops after that many users (the
+    benchmark times a few on the whole frame).
     """
     out = pd.Series(np.nan, index=df.index)
     ids = df["id"].to_numpy()
-    for user_id in pd.unique(ids):
+    for user_id in pd.unique(ids)[:users]:
         user = df[ids == user_id]
         dates = user["loan_date"].to_numpy()
         amounts = user["loan_amount"].to_numpy()
@@ -51,16 +52,27 @@ def _avg_previous_loop(df: pd.DataFrame) -> pd.Series:
     return out
 
 
-def notebook_features(
-    raw: pd.DataFrame, today: dt.date, version: int = 1, fill: bool = True
-) -> pd.DataFrame:
-    """The notebook's feature table (with ``loan_id`` kept so rows can be matched)."""
+def prepared(raw: pd.DataFrame) -> pd.DataFrame:
+    """The notebook's first step: loans sorted by user and date, dates parsed."""
     df = raw.sort_values(by=["id", "loan_date"], kind="quicksort").reset_index(drop=True)
     df["loan_date"] = pd.to_datetime(df["loan_date"])
+    return df
+
+
+def notebook_features(
+    raw: pd.DataFrame,
+    today: dt.date,
+    version: int = 1,
+    fill: bool = True,
+    loop_users: int | None = None,
+) -> pd.DataFrame:
+    """The notebook's feature table (with ``loan_id`` kept so rows can be matched);
+    ``loop_users`` limits v1's loop to that many users (for timing the rest)."""
+    df = prepared(raw)
     grouped = df.groupby("id")
     df["nb_previous_loans"] = grouped["loan_date"].rank(method="first") - 1
     if version == 1:
-        df["avg_amount_loans_previous"] = _avg_previous_loop(df)
+        df["avg_amount_loans_previous"] = avg_previous_loop(df, loop_users)
     else:
         df["avg_amount_loans_previous"] = grouped["loan_amount"].transform(
             lambda s: s.shift().expanding().mean()
