@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-# At most 32M distinct slots: a 256 MB count array, released before the features run.
+# At most 32M keys over at most 32M slots: 256 MB of values read and a byte per slot,
+# released before the features run.
 MAX_SPAN = 1 << 25
 MAX_SPAN_PER_ROW = 2
 
@@ -24,19 +26,30 @@ Fetch = Callable[[ir.Expr], pa.Table]
 
 def dense_duplicates(fetch: Fetch, table: ir.Table, column: str) -> pa.Table | None:
     """The values of ``column`` found on more than one row, or None when the column is
-    not an integer or its range is too sparse for counting (group it instead)."""
+    not an integer or its range is too sparse for counting (group it instead).
+
+    The key is read once and its bounds taken from the values: asking the engine for
+    them first is free on Parquet (file statistics) but a whole extra parse of a CSV.
+    """
     key = table[column]
-    if not key.type().is_integer():
-        return None
-    bounds = fetch(table.aggregate(lo=key.min(), hi=key.max(), n=key.count())).to_pylist()[0]
+    if not key.type().is_integer() or isinstance(key.type(), idt.UInt64):
+        return None  # (a uint64 past 2**63 does not fit the int64 read)
+    read = table.filter(key.notnull()).select(k=key.cast("int64")).limit(MAX_SPAN + 1)
+    parts = _int64_chunks(fetch(read).column("k"))
     wanted = key.type().to_pyarrow()
-    if not bounds["n"]:
+    rows = sum(len(part) for part in parts)
+    if not rows:
         return pa.table({column: pa.array([], wanted)})
-    low, span = int(bounds["lo"]), int(bounds["hi"]) - int(bounds["lo"]) + 1
-    if span > min(MAX_SPAN, MAX_SPAN_PER_ROW * int(bounds["n"]) + 1024):
+    low = min(int(part.min()) for part in parts)
+    span = max(int(part.max()) for part in parts) - low + 1
+    if rows > MAX_SPAN or span > min(MAX_SPAN, MAX_SPAN_PER_ROW * rows + 1024):
         return None
-    offsets = fetch(table.filter(key.notnull()).select(k=(key - low).cast("uint32"))).column("k")
-    found = _repeated(_as_numpy(offsets), span) + low
+    offsets = np.empty(rows, dtype=np.uint32)
+    start = 0
+    for part in parts:  # chunk by chunk: no full-size int64 temporary
+        np.subtract(part, low, out=offsets[start : start + len(part)], casting="unsafe")
+        start += len(part)
+    found = _repeated(offsets, span) + low
     return pa.table({column: pa.array(found).cast(wanted)})
 
 
@@ -66,11 +79,10 @@ def _repeated(keys: np.ndarray, span: int) -> np.ndarray:
     return np.flatnonzero(np.bincount(keys, minlength=span) > 1)
 
 
-def _as_numpy(column: pa.ChunkedArray) -> np.ndarray:
-    """One uint32 array over the chunks' buffers (``to_numpy`` would import pandas)."""
-    parts = [
-        np.frombuffer(c.buffers()[1], dtype=np.uint32, count=len(c), offset=c.offset * 4)
+def _int64_chunks(column: pa.ChunkedArray) -> list[np.ndarray]:
+    """The int64 chunks as arrays over their buffers (``to_numpy`` would import pandas)."""
+    return [
+        np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8)
         for c in column.chunks
         if len(c)
     ]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tabship.features.dense_keys import _as_numpy, _repeated, dense_duplicates
+from tabship.features.dense_keys import _int64_chunks, _repeated, dense_duplicates
 from tabship.features.engine import DuckDBEngine
 from tabship.settings import Settings
 
@@ -54,6 +54,8 @@ def test_unique_and_empty_keys_have_no_duplicates(engine: DuckDBEngine) -> None:
 def test_leaves_sparse_and_text_keys_to_grouping(engine: DuckDBEngine) -> None:
     sparse = pa.table({"key": pa.array([1, 10**12, 1], pa.int64())})
     assert _found(engine, sparse) is None
+    huge = pa.table({"key": pa.array([2**64 - 1, 2**64 - 1], pa.uint64())})
+    assert _found(engine, huge) is None
     text = pa.table({"key": pa.array(["a", "b", "a"])})
     assert dense_duplicates(engine.to_arrow, ibis.memtable(text), "key") is None
     # The engine falls back to grouping, with the same answer.
@@ -61,10 +63,20 @@ def test_leaves_sparse_and_text_keys_to_grouping(engine: DuckDBEngine) -> None:
     assert found.column("key").to_pylist() == [1]
 
 
+def test_leaves_more_keys_than_the_cap_to_grouping(
+    engine: DuckDBEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tabship.features import dense_keys
+
+    monkeypatch.setattr(dense_keys, "MAX_SPAN", 8)
+    assert _found(engine, pa.table({"key": pa.array(range(8), pa.int64())})) == []
+    assert _found(engine, pa.table({"key": pa.array([*range(8), 3], pa.int64())})) is None
+
+
 def test_reads_sliced_chunks_at_their_offsets() -> None:
-    whole = pa.array(np.arange(20, dtype=np.uint32))
+    whole = pa.array(np.arange(20, dtype=np.int64))
     chunked = pa.chunked_array([whole.slice(3, 5), whole.slice(12, 4), whole.slice(0, 0)])
-    assert _as_numpy(chunked).tolist() == [3, 4, 5, 6, 7, 12, 13, 14, 15]
+    assert np.concatenate(_int64_chunks(chunked)).tolist() == [3, 4, 5, 6, 7, 12, 13, 14, 15]
 
 
 @pytest.mark.parametrize("gap", [1, 250, 251, 502])
