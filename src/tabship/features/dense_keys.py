@@ -56,26 +56,14 @@ def dense_duplicates(fetch: Fetch, table: ir.Table, column: str) -> pa.Table | N
 def _repeated(keys: np.ndarray, span: int) -> np.ndarray:
     """The keys (each in ``range(span)``) found more than once.
 
-    One byte per slot: a 10M range is 10 MB of flags, which the cache holds, where
-    ``np.bincount``'s 80 MB of int64 counts made every increment a memory round trip.
+    A byte per slot answers the usual question (is any key repeated?) from a 10 MB array
+    the cache holds, where ``np.bincount``'s 80 MB of int64 counts make every increment a
+    memory round trip; only when some key repeats are they counted to name it.
     """
     seen = np.zeros(span, dtype=np.bool_)
     seen[keys] = True
-    repeats = len(keys) - int(np.count_nonzero(seen))
-    if repeats == 0:
+    if int(np.count_nonzero(seen)) == len(keys):
         return np.zeros(0, dtype=np.int64)
-    # Each row writes a tag (its position mod 251, never 0) into its key's slot; a row
-    # that reads back another row's tag shares its key with that row, whichever won.
-    tags = np.resize(np.arange(1, 252, dtype=np.uint8), len(keys))
-    slots = np.zeros(span, dtype=np.uint8)
-    slots[keys] = tags
-    found = np.unique(keys[slots[keys] != tags])
-    # A key whose rows all carry one tag (positions 251 apart) is missed: the found keys
-    # must account for every repeat, or they are counted instead.
-    seen[:] = False
-    seen[found] = True
-    if int(np.count_nonzero(seen[keys])) - len(found) == repeats:
-        return found.astype(np.int64)
     return np.flatnonzero(np.bincount(keys, minlength=span) > 1)
 
 

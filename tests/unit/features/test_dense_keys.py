@@ -81,7 +81,6 @@ def test_reads_sliced_chunks_at_their_offsets() -> None:
 
 @pytest.mark.parametrize("gap", [1, 250, 251, 502])
 def test_finds_a_repeat_whatever_the_distance_between_its_rows(gap: int) -> None:
-    # Rows 251 apart carry the same tag, so only the recount can find their key.
     keys = np.arange(2_000, dtype=np.uint32)
     keys[100 + gap] = keys[100]
     keys[1_500] = keys[3]
