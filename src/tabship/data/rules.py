@@ -9,6 +9,7 @@ name; values the business uses to mean "unknown" become NULL. The structural par
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import ibis
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tabship.data.contract import ColumnSpec, Comparison, ContractSpec, DateBound
+from tabship.data.file_stats import ColumnStats
 from tabship.errors import ContractError
 
 
@@ -33,6 +35,7 @@ class CheckedTable:
     table: ir.Table
     rules: dict[str, ir.BooleanValue]
     normalized: dict[str, ir.BooleanValue]
+    proven: tuple[str, ...] = ()  # rules the source's statistics show no row breaks
     unique: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
     duplicates: dict[str, Duplicates] = field(default_factory=dict)
@@ -104,6 +107,7 @@ class Duplicates:
     values: pa.Array
 
 
+_NO_FACTS = ColumnStats(rows=0, nulls=None)  # proves nothing
 _RAW = "__read__"
 _UNIQUE = "__unique__"
 _IBIS_TYPES: dict[str, idt.DataType] = {
@@ -132,6 +136,11 @@ def check_structure(raw: ir.Table, spec: ContractSpec) -> None:
             raise ContractError(f"column '{name}' has type {found}, expected {col.type}")
 
 
+def _same_type(source: ir.Value, column_type: str) -> bool:
+    """The source column holds the declared type as is (no cast between it and the rules)."""
+    return bool(source.type().copy(nullable=True) == _IBIS_TYPES[column_type])
+
+
 def _castable(found: idt.DataType, wanted: idt.DataType) -> bool:
     if found.is_string() or found.is_null() or found == wanted:
         return True
@@ -144,10 +153,17 @@ def _castable(found: idt.DataType, wanted: idt.DataType) -> bool:
     return False
 
 
-def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> CheckedTable:
+def apply_contract(
+    raw: ir.Table,
+    spec: ContractSpec,
+    today: dt.date,
+    stats: Mapping[str, ColumnStats] | None = None,
+) -> CheckedTable:
     """Type the raw table, turn unknown-value sentinels into NULL and state every row rule.
 
-    Uniqueness needs the whole table: add it with ``CheckedTable.with_duplicates``.
+    A rule that ``stats`` (facts about the source files, see ``file_stats``) prove no row
+    breaks is not stated but listed in ``proven``. Uniqueness needs the whole table: add it
+    with ``CheckedTable.with_duplicates``.
     """
     check_structure(raw, spec)
     typed: dict[str, ir.Value] = {}
@@ -169,6 +185,7 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
     table = raw.select(**typed, **extra, **as_read)
     rules: dict[str, ir.BooleanValue] = {}
     normalized: dict[str, ir.BooleanValue] = {}
+    proven: list[str] = []
     for name, col in spec.columns.items():
         value = table[name]
         source = table[_RAW + name] if _RAW + name in table.columns else value
@@ -178,7 +195,10 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
             rules[f"{name}:type"] = source.notnull() & parsed.isnull()
         if col.unknown_values:
             normalized[name] = source.notnull() & value.isnull()
-        rules.update(_value_rules(name, col, value, source, today))
+        facts = stats.get(name) if stats and _same_type(raw[name], col.type) else None
+        stated, held = _value_rules(name, col, value, source, today, facts or _NO_FACTS)
+        rules.update(stated)
+        proven += held
     for rule in spec.rules:
         rules[rule.name] = ~_compare(table[rule.left], rule.op, table[rule.right])
     # A rule that evaluates to NULL (a missing operand) is not broken; missing values have
@@ -187,6 +207,7 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
         table=table,
         rules=rules,
         normalized=normalized,
+        proven=tuple(proven),
         unique=tuple(n for n, c in spec.columns.items() if c.unique),
         not_null=tuple(
             n for n, c in spec.columns.items() if not c.nullable and not c.unknown_values
@@ -195,24 +216,39 @@ def apply_contract(raw: ir.Table, spec: ContractSpec, today: dt.date) -> Checked
 
 
 def _value_rules(
-    name: str, col: ColumnSpec, value: ir.Value, source: ir.Value, today: dt.date
-) -> dict[str, ir.BooleanValue]:
-    rules: dict[str, ir.BooleanValue] = {}
+    name: str,
+    col: ColumnSpec,
+    value: ir.Value,
+    source: ir.Value,
+    today: dt.date,
+    facts: ColumnStats,
+) -> tuple[dict[str, ir.BooleanValue], list[str]]:
+    """The column's rules, and the names of those ``facts`` prove no row breaks."""
+    stated: dict[str, tuple[ir.BooleanValue, bool]] = {}
     if not col.nullable:
         # A sentinel is a declared "unknown", not a missing value.
-        rules[f"{name}:not_null"] = source.isnull()
-    low = _bound(col.min, today, col.type)
-    high = _bound(col.max, today, col.type)
-    if low is not None:
-        rules[f"{name}:min"] = value < low
-    if high is not None:
-        rules[f"{name}:max"] = value > high
-    above = _bound(col.greater_than, today, col.type)
-    if above is not None:
-        rules[f"{name}:greater_than"] = value <= above
+        stated["not_null"] = (source.isnull(), facts.never_null())
+    # Facts describe the values as read; a sentinel only turns some of them into NULL.
+    if col.min is not None:
+        low = _plain(col.min, today)
+        stated["min"] = (value < _bound(col.min, today, col.type), facts.never_below(low))
+    if col.max is not None:
+        high = _plain(col.max, today)
+        stated["max"] = (value > _bound(col.max, today, col.type), facts.never_above(high))
+    if col.greater_than is not None:
+        above = col.greater_than
+        stated["greater_than"] = (
+            value <= _bound(above, today, col.type),
+            facts.always_above(above),
+        )
     if col.isin is not None:
-        rules[f"{name}:isin"] = ~value.isin(col.isin)
-    return rules
+        stated["isin"] = (~value.isin(col.isin), facts.only_integers_in(col.isin))
+    rules = {f"{name}:{kind}": rule for kind, (rule, proven) in stated.items() if not proven}
+    return rules, [f"{name}:{kind}" for kind, (_, proven) in stated.items() if proven]
+
+
+def _plain(bound: float | DateBound, today: dt.date) -> float | dt.date:
+    return today if bound == "today" else bound
 
 
 def _bound(bound: float | DateBound | None, today: dt.date, column_type: str) -> object:

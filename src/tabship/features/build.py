@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from tabship import __version__
 from tabship.data.enrich import read_reference, table_name
+from tabship.data.file_stats import parquet_stats
 from tabship.data.report import QualityReport
 from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
@@ -80,7 +81,8 @@ def build_features(
         read = int(engine.to_arrow(raw.count().as_table()).column(0)[0].as_py())
         raw = raw.distinct()  # counted below, with the contract's counts
     step("checking the contract")
-    checked = apply_contract(raw, usecase.contract, today or dt.date.today())
+    stats = parquet_stats(files) if files[0].suffix == ".parquet" else None
+    checked = apply_contract(raw, usecase.contract, today or dt.date.today(), stats)
     for column in checked.unique:
         checked = checked.with_duplicates(column, _duplicates(engine, checked.table, column))
     joins = []
@@ -107,6 +109,7 @@ def build_features(
         rows_quarantined=quarantined.num_rows,
         max_invalid_share=tolerated,
         by_rule=_count_rules(quarantined),
+        proven_by_statistics=list(checked.proven),
         normalized=normalized,
         exact_duplicates_dropped=dropped,
         unlabelled=unlabelled,
