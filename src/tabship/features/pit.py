@@ -47,7 +47,7 @@ class History:
         (9e9 at 6 decimals), whatever order an engine adds them in, and doubles keep the
         window as cheap as a plain sum.
         """
-        units = (value.cast("float64") * 10**decimals).round().cast("float64")
+        units = _round_double(value.cast("float64") * 10**decimals, 0)
         return units.sum().over(self._earlier_days())
 
     def sum(self, value: ir.NumericColumn, decimals: int = 6) -> ir.FloatingValue:
@@ -67,6 +67,13 @@ class History:
             earlier = self.count()
         # Without an earlier value the SUM is NULL, and so is the mean: no guard needed.
         return self._units(value, decimals) / 10**decimals / earlier
+
+
+@ibis.udf.scalar.builtin(name="round")  # type: ignore[untyped-decorator]
+def _round_double(value: float, digits: int) -> float:  # type: ignore[empty-body]
+    """The engine's own ROUND(x, d), which keeps a double a double (DuckDB and Spark both
+    round half away from zero). Ibis types ``round`` as an integer, and the casts to
+    BIGINT and back cost as much as the rounding."""
 
 
 def history(table: ir.Table, entity: str, event_time: str) -> History:
