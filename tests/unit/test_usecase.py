@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tabship.data.report import QualityReport
 from tabship.errors import UseCaseError
 from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
@@ -65,11 +66,25 @@ def test_declaration_must_refer_to_declared_columns(tmp_path: Path) -> None:
         load_usecase("visits", tmp_path)
 
 
-def test_a_new_use_case_is_only_a_declaration(tmp_path: Path, settings: Settings) -> None:
+WHOLE_TABLE_FEATURES = """
+import ibis
+from tabship.features.pit import history
+
+def features(t):
+    h = history(t, entity="shop", event_time="day")
+    everyone = ibis.window()
+    return t.select("visit_id", "shop", "day", visits_before=h.count(),
+                    spend_before=t.spend.sum().over(everyone))
+"""
+
+
+def _visits(
+    tmp_path: Path, settings: Settings, features: str
+) -> tuple[QualityReport, dict[int, dict[str, object]]]:
     folder = tmp_path / "cases" / "visits"
     folder.mkdir(parents=True)
     (folder / "usecase.yaml").write_text(DECLARATION)
-    (folder / "features.py").write_text(FEATURES)
+    (folder / "features.py").write_text(features)
     usecase = load_usecase("visits", tmp_path / "cases")
     data = tmp_path / "visits.parquet"
     pq.write_table(
@@ -88,10 +103,23 @@ def test_a_new_use_case_is_only_a_declaration(tmp_path: Path, settings: Settings
     report = build_features(
         usecase, [data], engine, store, settings.reports_dir, max_invalid_share=0.5
     ).report
+    table = store.dataset("visits", FEATURES_TABLE).to_table()
+    return report, {r["visit_id"]: r for r in table.to_pylist()}
+
+
+def test_a_new_use_case_is_only_a_declaration(tmp_path: Path, settings: Settings) -> None:
+    report, rows = _visits(tmp_path, settings, FEATURES)
     assert report.by_rule == {"spend:min": 1}
-    rows = {
-        r["visit_id"]: r for r in store.dataset("visits", FEATURES_TABLE).to_table().to_pylist()
-    }
     assert rows[1]["visits_before"] == rows[2]["visits_before"] == 0
     assert rows[4]["visits_before"] == 0
     assert 3 not in rows
+
+
+def test_definitions_that_look_across_entities_never_see_a_quarantined_row(
+    tmp_path: Path, settings: Settings
+) -> None:
+    report, rows = _visits(tmp_path, settings, WHOLE_TABLE_FEATURES)
+    assert report.by_rule == {"spend:min": 1}
+    assert sorted(rows) == [1, 2, 4]
+    # The whole-table sum is of the valid spends only: 10 + 5 + 7, not the -1 as well.
+    assert {r["spend_before"] for r in rows.values()} == {22.0}

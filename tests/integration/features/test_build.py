@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -61,6 +62,29 @@ def test_every_row_ends_in_features_or_quarantine(
     negative = [r for r in quarantine.to_pylist() if r["rule"] == "loan_amount:greater_than"]
     assert negative
     assert all(r["loan_amount"] < 0 for r in negative)
+
+
+def test_quarantined_rows_leave_no_trace_in_the_features(
+    credit_risk: UseCase,
+    dirty_loans: Path,
+    settings: Settings,
+    duckdb_engine: DuckDBEngine,
+    tmp_path: Path,
+) -> None:
+    """Building from the valid rows alone gives the very same feature table."""
+    _build(credit_risk, [dirty_loans], settings, duckdb_engine)
+    store = OfflineStore(settings.offline_dir)
+    from_dirty = store.dataset("credit_risk", FEATURES_TABLE).to_table().sort_by("loan_id")
+    bad = set(store.dataset("credit_risk", QUARANTINE_TABLE).to_table()["loan_id"].to_pylist())
+    raw = pq.read_table(dirty_loans)
+    keep = [k is not None and k not in bad for k in raw["loan_id"].to_pylist()]
+    clean = tmp_path / "valid.parquet"
+    pq.write_table(raw.filter(pa.array(keep)), clean)
+    report = _build(credit_risk, [clean], settings, duckdb_engine).report
+    assert report.rows_quarantined == 0
+    from_clean = store.dataset("credit_risk", FEATURES_TABLE).to_table().sort_by("loan_id")
+    assert from_clean.num_rows == from_dirty.num_rows
+    assert from_clean.equals(from_dirty)
 
 
 def test_features_keep_missing_values_missing(
