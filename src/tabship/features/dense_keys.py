@@ -16,8 +16,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-# At most 32M keys over at most 32M slots: 256 MB of values read and a byte per slot,
-# released before the features run.
+# At most 32M keys over at most 32M slots: 256 MB of values read, as much again of
+# offsets, and a byte per slot, all released before the features run.
 MAX_SPAN = 1 << 25
 MAX_SPAN_PER_ROW = 2
 
@@ -44,10 +44,12 @@ def dense_duplicates(fetch: Fetch, table: ir.Table, column: str) -> pa.Table | N
     span = max(int(part.max()) for part in parts) - low + 1
     if rows > MAX_SPAN or span > min(MAX_SPAN, MAX_SPAN_PER_ROW * rows + 1024):
         return None
-    offsets = np.empty(rows, dtype=np.uint32)
+    # Offsets as numpy's own index type: narrower ones are converted to it (copied) by
+    # both the marking and the count, which took longer than the work itself.
+    offsets = np.empty(rows, dtype=np.intp)
     start = 0
-    for part in parts:  # chunk by chunk: no full-size int64 temporary
-        np.subtract(part, low, out=offsets[start : start + len(part)], casting="unsafe")
+    for part in parts:
+        np.subtract(part, low, out=offsets[start : start + len(part)])
         start += len(part)
     found = _repeated(offsets, span) + low
     return pa.table({column: pa.array(found).cast(wanted)})
