@@ -60,15 +60,21 @@ def prepared(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def notebook_features(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame, today: dt.date, version: int = 1, fill: bool = True
+) -> pd.DataFrame:
+    """The notebook's feature table (with ``loan_id`` kept so rows can be matched)."""
+    return features_of_prepared(prepared(raw), today, version, fill)
+
+
+def features_of_prepared(
+    df: pd.DataFrame,
     today: dt.date,
     version: int = 1,
     fill: bool = True,
     loop_users: int | None = None,
 ) -> pd.DataFrame:
-    """The notebook's feature table (with ``loan_id`` kept so rows can be matched);
+    """The notebook's steps after ``prepared`` (adding their columns to ``df``);
     ``loop_users`` limits v1's loop to that many users (for timing the rest)."""
-    df = prepared(raw)
     grouped = df.groupby("id")
     df["nb_previous_loans"] = grouped["loan_date"].rank(method="first") - 1
     if version == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,22 +70,23 @@ def _holds(value: Any, check: Any) -> bool:
 
 
 def parquet_stats(files: list[Path]) -> dict[str, ColumnStats]:
-    """Facts about each top-level column of ``files``, merged over every row group."""
+    """Facts about each top-level column of ``files``, merged over every row group; a
+    column some file with rows lacks is left out (nothing is proven about it)."""
     merged: dict[str, _Merge] = {}
+    files_with_rows = 0
     for file in files:
         meta = pq.read_metadata(file)
-        present: set[str] = set()
+        files_with_rows += meta.num_rows > 0
         for g in range(meta.num_row_groups):
             group = meta.row_group(g)
             for c in range(group.num_columns):
                 chunk = group.column(c)
-                name = chunk.path_in_schema
-                present.add(name)
-                merged.setdefault(name, _Merge()).add(chunk, group.num_rows)
-        for name, merge in merged.items():
-            if name not in present and meta.num_rows:
-                merge.known = False  # a file without the column: nothing is proven
-    return {name: m.result() for name, m in merged.items() if m.known and "." not in name}
+                merged.setdefault(chunk.path_in_schema, _Merge()).add(chunk, group.num_rows, file)
+    return {
+        name: m.result()
+        for name, m in merged.items()
+        if len(m.files) == files_with_rows and "." not in name
+    }
 
 
 @dataclass
@@ -96,9 +97,11 @@ class _Merge:
     high: Any = None
     bounded: bool = True
     floating: bool = False
-    known: bool = True
+    files: set[Path] = field(default_factory=set)  # the files holding rows of the column
 
-    def add(self, chunk: Any, rows: int) -> None:
+    def add(self, chunk: Any, rows: int, file: Path) -> None:
+        if rows:
+            self.files.add(file)
         self.rows += rows
         stats = chunk.statistics
         self.floating = self.floating or chunk.physical_type in ("FLOAT", "DOUBLE")

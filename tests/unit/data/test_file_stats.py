@@ -76,6 +76,17 @@ def test_bounds_and_nulls_merge_over_row_groups_and_files(tmp_path: Path) -> Non
     assert stats["on"].high == dt.date(2020, 1, 1)
 
 
+def test_a_column_some_file_lacks_is_left_out_whatever_the_file_order(tmp_path: Path) -> None:
+    with_extra = tmp_path / "with.parquet"
+    pq.write_table(pa.table({"key": [1, 2], "extra": [5, 6]}), with_extra)
+    without = tmp_path / "without.parquet"
+    pq.write_table(pa.table({"key": [3]}), without)
+    for files in ([with_extra, without], [without, with_extra]):
+        stats = parquet_stats(files)
+        assert "extra" not in stats
+        assert (stats["key"].low, stats["key"].high) == (1, 3)
+
+
 def test_clean_files_skip_the_rules_their_statistics_prove(tmp_path: Path) -> None:
     rows = [_row(k) for k in range(20)] + [_row(20, started=dt.date(3021, 9, 18))]
     files = [_write(tmp_path / "clean.parquet", rows, row_group_size=7)]
