@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import ibis
 import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -69,15 +70,16 @@ class CheckedTable:
 
     def label(self, rows: pa.Table) -> pa.Table:
         """Finish ``invalid_rows()`` once fetched: add the uniqueness rules, and ``rule``
-        (the first rule broken, for grouping)."""
-        rules = rows.column("rules").to_pylist()
+        (the first rule broken, for grouping). In Arrow: a contract tolerates hundreds of
+        thousands of bad rows, too many for a Python object each."""
+        rules = rows.column("rules").combine_chunks()
         for column, found in self.duplicates.items():
-            hit = pc.is_in(rows.column(_UNIQUE + column), value_set=found.values).to_pylist()
-            rules = [[*r, f"{column}:unique"] if h else r for r, h in zip(rules, hit, strict=True)]
+            hit = pc.is_in(rows.column(_UNIQUE + column), value_set=found.values)
+            rules = _append_where(rules, hit.to_numpy(zero_copy_only=False), f"{column}:unique")
             rows = rows.drop_columns([_UNIQUE + column])
         index = rows.schema.get_field_index("rules")
-        rows = rows.set_column(index, "rules", pa.array(rules, pa.list_(pa.string())))
-        return rows.append_column("rule", pa.array([r[0] for r in rules], pa.string()))
+        rows = rows.set_column(index, "rules", rules)
+        return rows.append_column("rule", pc.list_element(rules, 0))
 
     def violations(self) -> ir.ArrayValue:
         """The names of the row-local rules a row breaks (empty when valid)."""
@@ -117,6 +119,21 @@ _IBIS_TYPES: dict[str, idt.DataType] = {
     "date": idt.date,
     "bool": idt.boolean,
 }
+
+
+def _append_where(lists: pa.ListArray, hit: np.ndarray, name: str) -> pa.ListArray:
+    """``lists`` with ``name`` appended to the rows where ``hit`` is true."""
+    values = lists.flatten()
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    grown = lengths + hit
+    offsets = np.zeros(len(lists) + 1, dtype=np.int32)
+    np.cumsum(grown, out=offsets[1:])
+    # Each old value moves right by the names added to earlier rows; the rest is ``name``.
+    take = np.full(offsets[-1], len(values), dtype=np.int64)
+    before = np.repeat(offsets[:-1] - (np.cumsum(lengths) - lengths), lengths)
+    take[np.arange(len(values)) + before] = np.arange(len(values))
+    pool = pa.concat_arrays([values, pa.array([name], values.type)])
+    return pa.ListArray.from_arrays(pa.array(offsets), pool.take(take))
 
 
 def duplicated_values(table: ir.Table, column: str) -> ir.Table:
@@ -170,14 +187,9 @@ def apply_contract(
     as_read: dict[str, ir.Value] = {}
     for name, col in spec.columns.items():
         source, wanted = raw[name], _IBIS_TYPES[col.type]
-        value = source
-        if source.type().is_string() and not wanted.is_string():
-            value = source.try_cast(wanted)
-        elif source.type() != wanted:
-            value = source.cast(wanted)
+        value = _typed(source, wanted)
         if col.unknown_values:
-            unknown = [_literal(v, col.type) for v in col.unknown_values]
-            value = ibis.ifelse(value.isin(unknown), ibis.null(wanted), value)
+            value = ibis.ifelse(_is_unknown(value, col), ibis.null(wanted), value)
         if value is not source:
             as_read[_RAW + name] = source  # kept for the quarantine and the rules
         typed[name] = value
@@ -193,10 +205,15 @@ def apply_contract(
             # Text that does not parse is a broken rule, not a NULL.
             parsed = source.try_cast(_IBIS_TYPES[col.type])
             rules[f"{name}:type"] = source.notnull() & parsed.isnull()
+        known: ir.BooleanValue | None = None
         if col.unknown_values:
             normalized[name] = source.notnull() & value.isnull()
+            # Rules compare the typed value and skip the sentinel: the same verdicts as
+            # comparing the NULL it becomes, without a CASE evaluated on every row.
+            value = _typed(source, _IBIS_TYPES[col.type])
+            known = ~_is_unknown(value, col)
         facts = stats.get(name) if stats and _same_type(raw[name], col.type) else None
-        stated, held = _value_rules(name, col, value, source, today, facts or _NO_FACTS)
+        stated, held = _value_rules(name, col, value, source, known, today, facts or _NO_FACTS)
         rules.update(stated)
         proven += held
     for rule in spec.rules:
@@ -215,19 +232,30 @@ def apply_contract(
     )
 
 
+def _typed(source: ir.Value, wanted: idt.DataType) -> ir.Value:
+    if source.type().is_string() and not wanted.is_string():
+        return source.try_cast(wanted)
+    if source.type() != wanted:
+        return source.cast(wanted)
+    return source
+
+
+def _is_unknown(value: ir.Value, col: ColumnSpec) -> ir.BooleanValue:
+    return value.isin([_literal(v, col.type) for v in col.unknown_values or []])
+
+
 def _value_rules(
     name: str,
     col: ColumnSpec,
     value: ir.Value,
     source: ir.Value,
+    known: ir.BooleanValue | None,
     today: dt.date,
     facts: ColumnStats,
 ) -> tuple[dict[str, ir.BooleanValue], list[str]]:
-    """The column's rules, and the names of those ``facts`` prove no row breaks."""
+    """The column's rules, and the names of those ``facts`` prove no row breaks. Value
+    rules hold only where ``known`` (when given) is true."""
     stated: dict[str, tuple[ir.BooleanValue, bool]] = {}
-    if not col.nullable:
-        # A sentinel is a declared "unknown", not a missing value.
-        stated["not_null"] = (source.isnull(), facts.never_null())
     # Facts describe the values as read; a sentinel only turns some of them into NULL.
     if col.min is not None:
         low = _plain(col.min, today)
@@ -243,6 +271,11 @@ def _value_rules(
         )
     if col.isin is not None:
         stated["isin"] = (~value.isin(col.isin), facts.only_integers_in(col.isin))
+    if known is not None:
+        stated = {kind: (rule & known, proven) for kind, (rule, proven) in stated.items()}
+    if not col.nullable:
+        # A sentinel is a declared "unknown", not a missing value.
+        stated["not_null"] = (source.isnull(), facts.never_null())
     rules = {f"{name}:{kind}": rule for kind, (rule, proven) in stated.items() if not proven}
     return rules, [f"{name}:{kind}" for kind, (_, proven) in stated.items() if proven]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tabship import __version__
 from tabship.data.enrich import Reference, read_reference, table_name
@@ -201,7 +202,8 @@ def _counts(
     """Rows in, rows per column whose 'unknown' sentinel became NULL, and (under
     ``_UNLABELLED``) rows without a label: one scan."""
     aggs: dict[str, ir.Scalar] = {"__rows": checked.table.count()}
-    if target is not None and target in checked.table.columns:
+    labelled = f"{target}:not_null" in checked.proven  # every row has a label: no need to look
+    if target is not None and target in checked.table.columns and not labelled:
         aggs[_UNLABELLED] = checked.table[target].isnull().cast("int64").sum()
     for col, flag in checked.normalized.items():
         aggs[col] = flag.cast("int64").sum()
@@ -276,10 +278,8 @@ def _declared_not_null(checked: CheckedTable, rows: ir.Table) -> ir.Table:
 
 
 def _count_rules(quarantined: pa.Table) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for rules in quarantined.column("rules").to_pylist():
-        counts.update(rules or [])
-    return dict(counts.most_common())
+    counted = pc.value_counts(pc.list_flatten(quarantined.column("rules"))).to_pylist()
+    return dict(Counter({c["values"]: c["counts"] for c in counted}).most_common())
 
 
 def _counting(

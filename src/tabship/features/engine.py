@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.formats.pyarrow import PyArrowData
 
 from tabship.data.rules import duplicated_values
 from tabship.errors import SourceError
@@ -76,6 +78,16 @@ class DuckDBEngine(Engine):
 
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
         self.con.to_parquet(expr, folder, per_thread_output=True)
+
+    def to_arrow(self, expr: ir.Expr) -> pa.Table:
+        # Ibis's own fetch imports its pandas conversions on first use, 0.2 s of every
+        # build; typing the result to the expression's schema needs only the Arrow ones.
+        table = expr.as_table()
+        schema = table.schema()
+        if table.op().find(ops.InMemoryTable) or any(t.is_null() for t in schema.types):
+            return super().to_arrow(expr)  # data to register first, or NULL-typed columns
+        result = self.con.con.sql(self.con.compile(table)).to_arrow_table()
+        return PyArrowData.convert_table(result, schema)
 
     def duplicated_values(self, table: ir.Table, column: str) -> pa.Table:
         # Local data: a dense integer key is counted in memory (see dense_keys).

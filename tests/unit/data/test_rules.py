@@ -19,7 +19,7 @@ SPEC = ContractSpec(
         "amount": ColumnSpec(type="float64", nullable=False, greater_than=0),
         "flag": ColumnSpec(type="string", isin=["Y", "N"]),
         "born": ColumnSpec(type="date", nullable=False, max="today"),
-        "started": ColumnSpec(type="date", unknown_values=[dt.date(3021, 9, 18)]),
+        "started": ColumnSpec(type="date", max="today", unknown_values=[dt.date(3021, 9, 18)]),
         "on": ColumnSpec(type="date", nullable=False),
     },
     rules=[CrossRule(name="born_before", left="born", op="<", right="on")],
@@ -83,6 +83,36 @@ def test_each_broken_rule_is_named() -> None:
 def test_duplicate_keys_break_uniqueness_on_every_copy() -> None:
     rules = _rules_by_key(_table(_row(1), _row(1), _row(2)))
     assert rules == {1: ["key:unique"], 2: []}
+
+
+def test_uniqueness_is_added_to_the_rules_each_copy_already_breaks() -> None:
+    rows = _table(
+        _row(1, amount="-3", flag="yes"),
+        _row(2, flag="yes"),
+        _row(1),
+        _row(3, born="2030-01-01"),
+        _row(3, amount="-1"),
+    )
+    checked = apply_contract(ibis.memtable(rows), SPEC, TODAY)
+    found = duplicated_values(checked.table, "key").to_pyarrow()
+    dupes = Duplicates(ibis.memtable(found), found.column(0).combine_chunks())
+    checked = checked.with_duplicates("key", dupes)
+    labelled = checked.label(checked.invalid_rows().to_pyarrow()).to_pylist()
+    by_copy = sorted((r["key"], r["amount"], r["rule"], r["rules"]) for r in labelled)
+    assert by_copy == [
+        ("1", "-3", "amount:greater_than", ["amount:greater_than", "flag:isin", "key:unique"]),
+        ("1", "10.5", "key:unique", ["key:unique"]),
+        ("2", "10.5", "flag:isin", ["flag:isin"]),
+        ("3", "-1", "amount:greater_than", ["amount:greater_than", "key:unique"]),
+        ("3", "10.5", "born:max", ["born:max", "born_before", "key:unique"]),
+    ]
+
+
+def test_a_sentinel_past_a_bound_breaks_no_rule_but_a_real_value_does() -> None:
+    rules = _rules_by_key(
+        _table(_row(1, started="3021-09-18"), _row(2, started="2030-01-01"), _row(3, started=None))
+    )
+    assert rules == {1: [], 2: ["started:max"], 3: []}
 
 
 def test_unknown_sentinel_becomes_missing_and_is_not_a_violation() -> None:
