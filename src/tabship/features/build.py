@@ -35,6 +35,7 @@ from tabship.usecase import UseCase
 
 Step = Callable[[str], None]
 _UNLABELLED = "__unlabelled"
+_PARKED = "__tabship_parked"
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def _features(
     """The feature table of the valid rows.
 
     When the definitions keep to each entity's own rows (see ``locality``), quarantined
-    rows are parked under a NULL entity and dropped after; otherwise they are removed
+    rows are parked under a NULL entity and key and dropped after; otherwise they are removed
     before the definitions run.
     """
     key, entity = usecase.row_key, usecase.entity
@@ -257,10 +258,18 @@ def _features(
     if bad.null_keys:
         is_bad = is_bad | typed[key].isnull()
     if entity in checked.not_null:  # no valid row has a NULL entity
-        nulled = ibis.ifelse(is_bad, ibis.null(typed[entity].type()), typed[entity])
-        source, out = define(_declared_not_null(checked, typed.mutate(**{entity: nulled})))
+        # Entity and key both NULL: parked rows share a partition no valid row is in,
+        # and leave the output through one test (the key is not null).
+        flagged = typed.mutate(**{_PARKED: is_bad})
+        parked = flagged.mutate(
+            **{
+                c: ibis.ifelse(flagged[_PARKED], ibis.null(typed[c].type()), flagged[c])
+                for c in (entity, key)
+            }
+        ).drop(_PARKED)
+        source, out = define(_declared_not_null(checked, parked))
         if entity_local(out, source, entity, key):
-            return out.filter(out[key].notnull() & ~out[key].isin(quarantined[key]))
+            return out.filter(out[key].notnull())
     # The key is declared unique and not null, so every copy of a duplicate is quarantined
     # and removing by key removes exactly the quarantined rows.
     if bad.null_keys:
