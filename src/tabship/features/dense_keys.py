@@ -22,14 +22,18 @@ MAX_SPAN = 1 << 25
 MAX_SPAN_PER_ROW = 2
 
 Fetch = Callable[[ir.Expr], pa.Table]
+Count = Callable[[], pa.Table]
 
 
-def dense_duplicates(fetch: Fetch, table: ir.Table, column: str) -> pa.Table | None:
-    """The values of ``column`` found on more than one row, or None when the column is
-    not an integer or its range is too sparse for counting (group it instead).
+def dense_duplicates(fetch: Fetch, table: ir.Table, column: str) -> Count | None:
+    """The values of ``column`` found on more than one row, as a function to call, or
+    None when the column is not an integer or its range is too sparse for counting
+    (group it instead).
 
-    The key is read once and its bounds taken from the values: asking the engine for
-    them first is free on Parquet (file statistics) but a whole extra parse of a CSV.
+    The key is read here, through ``fetch``; the function returned only counts, in
+    numpy, on one core and without the engine, so the engine can run other queries
+    meanwhile. The bounds come from the values: asking the engine for them first is
+    free on Parquet (file statistics) but a whole extra parse of a CSV.
     """
     key = table[column]
     if not key.type().is_integer() or isinstance(key.type(), idt.UInt64):
@@ -39,20 +43,24 @@ def dense_duplicates(fetch: Fetch, table: ir.Table, column: str) -> pa.Table | N
     wanted = key.type().to_pyarrow()
     rows = sum(len(part) for part in parts)
     if not rows:
-        return pa.table({column: pa.array([], wanted)})
+        return lambda: pa.table({column: pa.array([], wanted)})
     low = min(int(part.min()) for part in parts)
     span = max(int(part.max()) for part in parts) - low + 1
     if rows > MAX_SPAN or span > min(MAX_SPAN, MAX_SPAN_PER_ROW * rows + 1024):
         return None
-    # Offsets as numpy's own index type: narrower ones are converted to it (copied) by
-    # both the marking and the count, which took longer than the work itself.
-    offsets = np.empty(rows, dtype=np.intp)
-    start = 0
-    for part in parts:
-        np.subtract(part, low, out=offsets[start : start + len(part)])
-        start += len(part)
-    found = _repeated(offsets, span) + low
-    return pa.table({column: pa.array(found).cast(wanted)})
+
+    def count() -> pa.Table:
+        # Offsets as numpy's own index type: narrower ones are converted to it (copied)
+        # by both the marking and the count, which took longer than the work itself.
+        offsets = np.empty(rows, dtype=np.intp)
+        start = 0
+        for part in parts:
+            np.subtract(part, low, out=offsets[start : start + len(part)])
+            start += len(part)
+        found = _repeated(offsets, span) + low
+        return pa.table({column: pa.array(found).cast(wanted)})
+
+    return count
 
 
 def _repeated(keys: np.ndarray, span: int) -> np.ndarray:

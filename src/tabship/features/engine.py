@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,12 @@ class Engine(ABC):
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
-    def duplicated_values(self, table: ir.Table, column: str) -> pa.Table:
-        """The values of ``column`` found on more than one row."""
-        return self.to_arrow(duplicated_values(table, column))
+    def duplicated_values(self, table: ir.Table, column: str) -> Future[pa.Table]:
+        """The values of ``column`` found on more than one row. An engine may finish
+        the count off its connection: until the future is done, other queries can run."""
+        found: Future[pa.Table] = Future()
+        found.set_result(self.to_arrow(duplicated_values(table, column)))
+        return found
 
     @abstractmethod
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
@@ -89,10 +93,16 @@ class DuckDBEngine(Engine):
         result = self.con.con.sql(self.con.compile(table)).to_arrow_table()
         return PyArrowData.convert_table(result, schema)
 
-    def duplicated_values(self, table: ir.Table, column: str) -> pa.Table:
-        # Local data: a dense integer key is counted in memory (see dense_keys).
-        found = dense_duplicates(self.to_arrow, table, column)
-        return super().duplicated_values(table, column) if found is None else found
+    def duplicated_values(self, table: ir.Table, column: str) -> Future[pa.Table]:
+        # Local data: a dense integer key is counted in memory (see dense_keys), on a
+        # core the engine leaves idle while the count runs single-threaded.
+        count = dense_duplicates(self.to_arrow, table, column)
+        if count is None:
+            return super().duplicated_values(table, column)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-keys")
+        found = pool.submit(count)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+        return found
 
     def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
         # DuckDB scans Arrow datasets lazily, with projection and filter push-down.

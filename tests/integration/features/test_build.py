@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -145,6 +146,7 @@ def test_too_many_invalid_rows_fail_before_any_store_is_written(
     assert not (settings.offline_dir / "credit_risk").exists()
     report = json.loads((settings.reports_dir / "credit_risk" / "latest.json").read_text())
     assert report["passed"] is False
+    assert gc.get_freeze_count() == 0  # the build thaws what it froze, even when it fails
 
 
 def test_csv_and_parquet_sources_give_the_same_features(

@@ -26,8 +26,8 @@ def _expected(values: list[int | None]) -> list[int]:
 
 
 def _found(engine: DuckDBEngine, table: pa.Table) -> list[int] | None:
-    found = dense_duplicates(engine.to_arrow, ibis.memtable(table), "key")
-    return None if found is None else sorted(found.column("key").to_pylist())
+    count = dense_duplicates(engine.to_arrow, ibis.memtable(table), "key")
+    return None if count is None else sorted(count().column("key").to_pylist())
 
 
 def test_finds_every_value_seen_twice_or_more(engine: DuckDBEngine) -> None:
@@ -40,8 +40,9 @@ def test_finds_every_value_seen_twice_or_more(engine: DuckDBEngine) -> None:
 
 def test_keeps_the_key_type(engine: DuckDBEngine) -> None:
     table = pa.table({"key": pa.array([7, 8, 7, 9, 9, 9], pa.int32())})
-    found = dense_duplicates(engine.to_arrow, ibis.memtable(table), "key")
-    assert found is not None
+    count = dense_duplicates(engine.to_arrow, ibis.memtable(table), "key")
+    assert count is not None
+    found = count()
     assert found.schema.field("key").type == pa.int32()
     assert sorted(found.column("key").to_pylist()) == [7, 9]
 
@@ -59,8 +60,16 @@ def test_leaves_sparse_and_text_keys_to_grouping(engine: DuckDBEngine) -> None:
     text = pa.table({"key": pa.array(["a", "b", "a"])})
     assert dense_duplicates(engine.to_arrow, ibis.memtable(text), "key") is None
     # The engine falls back to grouping, with the same answer.
-    found = engine.duplicated_values(ibis.memtable(sparse), "key")
+    found = engine.duplicated_values(ibis.memtable(sparse), "key").result()
     assert found.column("key").to_pylist() == [1]
+
+
+def test_the_engine_counts_dense_keys_off_its_connection(engine: DuckDBEngine) -> None:
+    keys = pa.table({"key": pa.array([4, 5, 4, 6], pa.int64())})
+    pending = engine.duplicated_values(ibis.memtable(keys), "key")
+    # The key is read already: the connection answers other queries while numpy counts.
+    assert engine.to_arrow(ibis.memtable(keys).count().as_table()).column(0)[0].as_py() == 4
+    assert pending.result().column("key").to_pylist() == [4]
 
 
 def test_leaves_more_keys_than_the_cap_to_grouping(
