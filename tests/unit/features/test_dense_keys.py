@@ -90,12 +90,26 @@ def test_reads_sliced_chunks_at_their_offsets() -> None:
 
 @pytest.mark.parametrize("gap", [1, 250, 251, 502])
 def test_finds_a_repeat_whatever_the_distance_between_its_rows(gap: int) -> None:
-    keys = np.arange(2_000, dtype=np.uint32)
+    keys = np.arange(2_000, dtype=np.int64)
     keys[100 + gap] = keys[100]
     keys[1_500] = keys[3]
-    assert _repeated(keys, 2_000).tolist() == sorted({int(keys[100]), int(keys[3])})
+    found = _repeated([keys[:700], keys[700:]], 0, 2_000)
+    assert found.tolist() == sorted({int(keys[100]), int(keys[3])})
 
 
 def test_a_key_repeated_many_times_is_found_once() -> None:
-    keys = np.array([5, 5, 5, 5, 1, 2, 5], dtype=np.uint32)
-    assert _repeated(keys, 6).tolist() == [5]
+    keys = np.array([5, 5, 5, 5, 1, 2, 5], dtype=np.int64)
+    assert _repeated([keys], 0, 6).tolist() == [5]
+
+
+@pytest.mark.parametrize("share", [0.001, 0.6])
+def test_names_exactly_the_repeats_among_many_chunks(share: float) -> None:
+    """Few repeats are named from their crowded buckets; many, by counting every value."""
+    rng = np.random.default_rng(11)
+    keys = rng.permutation(50_000).astype(np.int64) + 1_000
+    repeat = rng.random(len(keys)) < share
+    keys[repeat] = rng.choice(keys[~repeat], size=int(repeat.sum()))
+    parts = np.array_split(keys, 7)
+    found = _repeated(parts, 1_000, 50_000) + 1_000
+    counts = Counter(keys.tolist())
+    assert found.tolist() == sorted(k for k, n in counts.items() if n > 1)
