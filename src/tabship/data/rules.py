@@ -207,11 +207,11 @@ def apply_contract(
             rules[f"{name}:type"] = source.notnull() & parsed.isnull()
         known: ir.BooleanValue | None = None
         if col.unknown_values:
-            normalized[name] = source.notnull() & value.isnull()
             # Rules compare the typed value and skip the sentinel: the same verdicts as
             # comparing the NULL it becomes, without a CASE evaluated on every row.
             value = _typed(source, _IBIS_TYPES[col.type])
-            known = ~_is_unknown(value, col)
+            normalized[name] = _is_unknown(value, col)  # (text that does not parse is not)
+            known = ~normalized[name]
         facts = stats.get(name) if stats and _same_type(raw[name], col.type) else None
         stated, held = _value_rules(name, col, value, source, known, today, facts or _NO_FACTS)
         rules.update(stated)

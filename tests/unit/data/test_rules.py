@@ -128,6 +128,14 @@ def test_unknown_sentinel_becomes_missing_and_is_not_a_violation() -> None:
     assert counts.to_pyarrow().to_pylist() == [{"n": 1}]
 
 
+def test_only_the_sentinel_counts_as_normalized_not_text_that_does_not_parse() -> None:
+    rows = _table(_row(1, started="3021-09-18"), _row(2, started="someday"), _row(3, started=None))
+    checked = apply_contract(ibis.memtable(rows), SPEC, TODAY)
+    counts = checked.table.aggregate(n=checked.normalized["started"].cast("int64").sum())
+    assert counts.to_pyarrow().to_pylist() == [{"n": 1}]
+    assert _rules_by_key(rows)[2] == ["started:type"]
+
+
 def test_missing_column_is_refused_by_name() -> None:
     table = _table(_row(1)).drop_columns(["flag", "on"])
     with pytest.raises(ContractError, match="missing column\\(s\\): flag, on"):
