@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     if args.child:
         if args.child == "notebook":
@@ -196,7 +196,8 @@ def main() -> None:
         return
     WORK.mkdir(parents=True, exist_ok=True)
     source = _source(args.rows)
-    # Interleaved repeats, median time: this machine's speed drifts by ±15% minute to minute.
+    # Interleaved repeats, median time: this machine's speed drifts by ±15% minute to minute,
+    # and by more on busy days; nine runs keep one slow or fast spell from moving a median.
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in ("duckdb", "tabship", "pandas")}
     for repeat in range(args.repeats):
         for kind, measured in runs.items():
