@@ -14,7 +14,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -31,7 +30,7 @@ from tabship.data.report import QualityReport
 from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
-from tabship.features.engine import Engine
+from tabship.features.engine import Engine, in_background
 from tabship.features.locality import entity_local
 from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
 from tabship.usecase import UseCase
@@ -185,10 +184,7 @@ def build_features(
 def _hash_in_background(files: list[Path]) -> Callable[[], str]:
     """Hash the source files on another thread while the engine checks them: hashing
     releases the GIL, and its core is otherwise idle while Python compiles queries."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-hash")
-    digest = pool.submit(fingerprint, files)
-    pool.shutdown(wait=False)  # the thread ends with its one task
-    return digest.result
+    return in_background(lambda: fingerprint(files), "tabship-hash").result
 
 
 def _read(engine: Engine, files: list[Path]) -> ir.Table:

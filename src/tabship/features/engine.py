@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ibis
 import ibis.expr.operations as ops
@@ -22,6 +23,16 @@ from tabship.data.rules import duplicated_values
 from tabship.errors import SourceError
 from tabship.features.dense_keys import dense_duplicates
 from tabship.settings import Settings
+
+T = TypeVar("T")
+
+
+def in_background(task: Callable[[], T], name: str) -> Future[T]:
+    """Run ``task`` on a thread of its own, which ends with it."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    done = pool.submit(task)
+    pool.shutdown(wait=False)
+    return done
 
 
 class Engine(ABC):
@@ -99,10 +110,7 @@ class DuckDBEngine(Engine):
         count = dense_duplicates(self.to_arrow, table, column)
         if count is None:
             return super().duplicated_values(table, column)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-keys")
-        found = pool.submit(count)
-        pool.shutdown(wait=False)  # the thread ends with its one task
-        return found
+        return in_background(count, "tabship-keys")
 
     def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
         # DuckDB scans Arrow datasets lazily, with projection and filter push-down.
