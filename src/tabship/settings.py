@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     telemetry: bool = Field(
         False, description="FastAPI's OpenTelemetry traces/metrics/logs (costs per request)."
     )
+    reload_timeout: float = Field(
+        8.0, gt=0, description="Longest wait of the admin reload for a registry sync pass."
+    )
     swap_drain_seconds: float = Field(
         10.0, ge=0, description="Longest wait for in-flight requests before unloading a version."
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 STATE, META, SYNC = "state.json", "meta.json", "sync.json"
+WORKER, RELOAD = "worker.json", "reload.json"
 ONNX_FILE, NATIVE_DIR = "model.onnx", "native"
 
 
@@ -117,8 +118,36 @@ class Repository:
             raw["synced_at"],
         )
 
-    def mark_synced(self, generation: int, error: str | None = None) -> None:
-        write_json(self.root / SYNC, {"generation": generation, "synced_at": now(), "error": error})
+    def mark_synced(self, generation: int, error: str | None = None, answered: int = 0) -> None:
+        """Record a finished pass: its number, its error if any, and the newest reload
+        request it began after (``answered``)."""
+        write_json(
+            self.root / SYNC,
+            {"generation": generation, "synced_at": now(), "error": error, "answered": answered},
+        )
+
+    def ask_reload(self, token: int) -> None:
+        """Ask the sync worker for a pass that begins after this call (tokens increase)."""
+        write_json(self.root / RELOAD, {"token": token})
+
+    def reload_asked(self) -> int:
+        """The newest reload request (0: none); the worker reads it as a pass begins."""
+        return int(self._read(RELOAD).get("token", 0))
+
+    def mark_worker(self, pid: int) -> None:
+        """The sync worker ``pid`` is listening for requests (its signal handler is set)."""
+        write_json(self.root / WORKER, {"pid": pid, "started_at": now()})
+
+    def worker_pid(self) -> int | None:
+        """The pid of the sync worker that last said it was listening."""
+        pid = self._read(WORKER).get("pid")
+        return None if pid is None else int(pid)
+
+    def _read(self, name: str) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.root / name).read_text()))
+        except FileNotFoundError:
+            return {}
 
     def sync_status(self) -> dict[str, Any]:
         path = self.root / SYNC

@@ -107,7 +107,7 @@ class Services:
 
     async def reload(self) -> dict[str, Any]:
         """Sync from the registry now, retry refused versions, and apply the result."""
-        await self.syncer.request(timeout=120)
+        await self.syncer.request(timeout=self.settings.reload_timeout)
         self.pool.forget_refusals()
         changes = await self.reconcile()
         return {

@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tabship.registry.client import HISTORY_TAG, Registry, tracking_uri
+from tabship.serving.logs import configure
 from tabship.serving.repository import (
     META,
     NATIVE_DIR,
@@ -107,8 +109,9 @@ def sync_once(settings: Settings, registry: Registry | None = None) -> list[str]
 def sync_and_mark(settings: Settings, registry: Registry | None = None) -> list[str]:
     """One pass, recorded in the repository's sync status (what running servers watch)."""
     repo = repository(settings)
+    asked = repo.reload_asked()
     models = sync_once(settings, registry)
-    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1)
+    repo.mark_synced(int(repo.sync_status().get("generation", 0)) + 1, answered=asked)
     return models
 
 
@@ -123,21 +126,34 @@ def watch(settings: Settings, interval: float) -> None:
     signal.signal(signal.SIGUSR1, lambda *_: wake.set())
     signal.signal(signal.SIGTERM, halt)
     signal.signal(signal.SIGINT, halt)
+    repo = repository(settings)
+    repo.mark_worker(os.getpid())  # from here on, SIGUSR1 wakes this loop
     # Housekeeping beside a latency-sensitive API on the same cores: yield to it.
     os.nice(10)
-    repo, registry = repository(settings), Registry(settings)
+    registry: Registry | None = None
     generation = int(repo.sync_status().get("generation", 0))
     parent = os.getppid()
     while not stop.is_set() and os.getppid() == parent:  # ends with the server that started it
         generation += 1
+        asked = repo.reload_asked()
         try:
+            registry = registry or Registry(settings)
             sync_once(settings, registry)
-            repo.mark_synced(generation)
+            repo.mark_synced(generation, answered=asked)
         except Exception as exc:
             _log.exception("registry sync failed")
-            repo.mark_synced(generation, f"{type(exc).__name__}: {exc}"[:500])
+            repo.mark_synced(generation, describe_failure(exc), asked)
         wake.wait(interval)
         wake.clear()
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line naming a failed pass, without the tracking URI's password."""
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    return _CREDENTIALS.sub(r"\1***@", text)[:300]
+
+
+_CREDENTIALS = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
 def main() -> None:
@@ -145,7 +161,7 @@ def main() -> None:
     parser.add_argument("--watch", action="store_true", help="keep syncing")
     parser.add_argument("--interval", type=float, default=5.0)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure("INFO")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     settings = Settings()
     if args.watch:

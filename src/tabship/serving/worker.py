@@ -14,8 +14,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio.to_thread
 
@@ -25,17 +26,35 @@ from tabship.settings import Settings
 _log = logging.getLogger("tabship.sync")
 
 
-class Syncer(Protocol):
-    def start(self) -> None: ...
+class SyncError(RuntimeError):
+    """A requested sync did not happen; ``cause`` says why in one word a runbook can key
+    on: ``timeout``, ``worker_exited`` or ``registry_unreachable``."""
 
-    async def request(self, timeout: float) -> None:
-        """Return once a sync pass that began after this call has finished."""
+    def __init__(self, cause: str, message: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class Syncer(Protocol):
+    """How the API gets the registry's latest state into its model repository."""
+
+    def start(self) -> None:
+        """Begin following the registry (idempotent: restarts a worker that exited)."""
         ...
 
-    def stop(self) -> None: ...
+    async def request(self, timeout: float) -> None:
+        """Return once a sync pass that began after this call has finished; raise
+        ``SyncError`` naming the cause otherwise."""
+        ...
+
+    def stop(self) -> None:
+        """Stop following the registry."""
+        ...
 
 
 class NoSync:
+    """Serve the repository as it is: someone else keeps it in step."""
+
     def start(self) -> None:
         return None
 
@@ -47,6 +66,8 @@ class NoSync:
 
 
 class InlineSync:
+    """Sync in a thread of this process (tests and one-off tools: MLflow is imported here)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -54,16 +75,28 @@ class InlineSync:
         return None
 
     async def request(self, timeout: float) -> None:
-        from tabship.serving.sync import sync_and_mark
+        from tabship.serving.sync import describe_failure, sync_and_mark
 
-        with anyio.fail_after(timeout):
-            await anyio.to_thread.run_sync(sync_and_mark, self.settings)
+        try:
+            with anyio.fail_after(timeout):
+                await anyio.to_thread.run_sync(sync_and_mark, self.settings, abandon_on_cancel=True)
+        except TimeoutError as exc:
+            raise SyncError("timeout", f"no sync pass finished within {timeout:g} s") from exc
+        except Exception as exc:
+            raise SyncError("registry_unreachable", describe_failure(exc)) from exc
 
     def stop(self) -> None:
         return None
 
 
 class SyncWorker:
+    """``python -m tabship.serving.sync --watch`` beside the server, restarted if it exits.
+
+    A reload writes a request token into the repository and wakes the worker with
+    SIGUSR1; the worker records, with each pass, the newest token it had read when the
+    pass began, so the caller knows when a pass that began after its request is done.
+    """
+
     def __init__(self, settings: Settings, repo: Repository) -> None:
         self.settings, self.repo = settings, repo
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,13 +105,17 @@ class SyncWorker:
         env = {**os.environ, "TABSHIP_HOME": str(self.settings.home.resolve())}
         if self.settings.tracking_uri:
             env["TABSHIP_TRACKING_URI"] = self.settings.tracking_uri
+        # A registry server that is down must fail a pass in seconds, not minutes of retries.
+        env.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        env.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.5")
+        env.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         return env
 
     def start(self) -> None:
         if self.process is not None and self.process.poll() is None:
             return
         if self.process is not None:
-            _log.warning("sync worker exited (code %s); restarting", self.process.returncode)
+            _log.warning("sync worker exited; restarting", extra={"code": self.process.returncode})
         args = [sys.executable, "-m", "tabship.serving.sync", "--watch"]
         args += ["--interval", str(self.settings.poll_interval)]
         self.process = subprocess.Popen(args, env=self._env())
@@ -87,22 +124,33 @@ class SyncWorker:
         self.start()
         process = self.process
         assert process is not None
-        with anyio.fail_after(timeout):
-            # Its signal handler is in place once it has finished a pass of its own.
-            await self._until(process, lambda s: s.get("pid") == process.pid)
-            before = int(self.repo.sync_status().get("generation", 0))
-            os.kill(process.pid, signal.SIGUSR1)
-            await self._until(process, lambda s: int(s.get("generation", 0)) > before)
+        token = max(time.time_ns(), self.repo.reload_asked() + 1)
+        self.repo.ask_reload(token)
+        try:
+            with anyio.fail_after(timeout):
+                await self._until(process, lambda: self.repo.worker_pid() == process.pid)
+                os.kill(process.pid, signal.SIGUSR1)
+                await self._until(
+                    process, lambda: int(self.repo.sync_status().get("answered", 0)) >= token
+                )
+        except TimeoutError as exc:
+            last = self.repo.sync_status().get("error")
+            raise SyncError(
+                "timeout",
+                f"no sync pass finished within {timeout:g} s; the worker keeps trying"
+                + (f" (last error: {last})" if last else ""),
+            ) from exc
         error = self.repo.sync_status().get("error")
         if error:
-            raise RuntimeError(f"registry sync failed: {error}")
+            raise SyncError("registry_unreachable", f"the registry cannot be read: {error}")
 
-    async def _until(
-        self, process: subprocess.Popen[bytes], done: Callable[[dict[str, Any]], bool]
-    ) -> None:
-        while not done(self.repo.sync_status()):
+    async def _until(self, process: subprocess.Popen[bytes], done: Callable[[], bool]) -> None:
+        while not done():
             if process.poll() is not None:
-                raise RuntimeError(f"sync worker exited with code {process.returncode}")
+                raise SyncError(
+                    "worker_exited",
+                    f"the sync worker exited with code {process.returncode} (see the server log)",
+                )
             await asyncio.sleep(0.05)
 
     def stop(self) -> None:

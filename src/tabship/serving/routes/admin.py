@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter
 
 from tabship.serving.deps import AdminDep, ServicesDep
 from tabship.serving.errors import ApiError
+from tabship.serving.worker import SyncError
 
+_log = logging.getLogger("tabship.serve")
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
@@ -20,5 +23,6 @@ async def reload(_: AdminDep, svc: ServicesDep) -> dict[str, Any]:
         raise ApiError(404, "not_found", "this service serves no models")
     try:
         return await svc.reload()
-    except (RuntimeError, TimeoutError) as exc:
-        raise ApiError(503, "sync_failed", f"registry sync failed: {exc}") from exc
+    except SyncError as exc:
+        _log.error("reload failed", extra={"cause": exc.cause, "why": str(exc)})
+        raise ApiError(503, f"sync_{exc.cause}", f"reload failed ({exc.cause}): {exc}") from exc
