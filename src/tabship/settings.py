@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     telemetry: bool = Field(
         False, description="FastAPI's OpenTelemetry traces/metrics/logs (costs per request)."
     )
+    max_body_bytes: int = Field(
+        2**20, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
     reload_timeout: float = Field(
         8.0, gt=0, description="Longest wait of the admin reload for a registry sync pass."
     )

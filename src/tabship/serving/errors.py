@@ -40,8 +40,17 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     )
 
 
+FIELD_CHARS = 64
+
+
+def short(field: str) -> str:
+    """A field name as echoed back: the caller chose it, so its length is capped."""
+    return field if len(field) <= FIELD_CHARS else field[: FIELD_CHARS - 3] + "..."
+
+
 class Redactor:
-    """Shows a request value in a message, or hides it when so configured."""
+    """Shows a request value in a message, or hides it when so configured; either way an
+    echoed value is at most 80 characters, whatever its type."""
 
     def __init__(self, hide: bool) -> None:
         self.hide = hide
@@ -49,8 +58,22 @@ class Redactor:
     def __call__(self, value: Any) -> str:
         if self.hide:
             return "<hidden>"
-        text = orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
+        if isinstance(value, str):
+            text = repr(value[:80])
+        else:
+            try:
+                text = orjson.dumps(value).decode()
+            except (TypeError, orjson.JSONEncodeError):  # bytes, integers beyond 64 bits, ...
+                text = _describe(value)
         return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, int):
+        return f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
 
 
 def install(app: FastAPI, redact: Redactor) -> None:
@@ -63,7 +86,7 @@ def install(app: FastAPI, redact: Redactor) -> None:
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p not in {"body", "path", "query"})
+        where = short(".".join(str(p) for p in first["loc"] if p not in {"body", "path", "query"}))
         message = f"{where}: {first['msg']}"
         if "input" in first and first.get("type") != "missing":
             message += f" (got {redact(first['input'])})"
@@ -72,7 +95,9 @@ def install(app: FastAPI, redact: Redactor) -> None:
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        response = error_response(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -15,10 +15,11 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tabship.serving.errors import ApiError, error_bytes
-from tabship.serving.logs import request_id
+from tabship.serving.logs import log_failure, request_id
+from tabship.serving.request import declared_length, read_body, too_large
 from tabship.serving.routes.features import features_bytes
 from tabship.serving.routes.predict import predict_bytes
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from tabship.serving.app import RequestIds
     from tabship.serving.services import Services
 
-MAX_BODY = 8 * 2**20
 _PREDICT = "/v1/models/{name}/predict"
 _VERSION = "/v1/models/{name}/versions/{version}/predict"
 _ALIAS = "/v1/models/{name}/aliases/{alias}/predict"
@@ -76,15 +76,18 @@ class FastPath:
             if kind == "features":
                 content = await features_bytes(self.svc, first, second)
             else:
-                raw = await _body(receive)
+                limit = self.svc.settings.max_body_bytes
+                if declared_length(scope) > limit:
+                    raise too_large(limit)
+                raw = await read_body(receive, limit)
                 content_type = _header(scope, b"content-type")
                 content = await predict_bytes(self.svc, first, kind, second, content_type, raw)
         except ApiError as exc:
             status, content = exc.status, error_bytes(exc.code, exc.message, exc.field)
         except ConnectionError:
             return  # the client went away
-        except Exception:
-            _log.exception("request failed")
+        except Exception as exc:
+            log_failure(_log, exc)
             status, content = 500, error_bytes("internal_error", "internal server error")
         finally:
             request_id.reset(token)
@@ -107,19 +110,3 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return str(value.decode("latin-1"))
     return ""
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionError("client disconnected")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "body_too_large", f"bodies are limited to {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

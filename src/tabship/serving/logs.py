@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import logging
+import traceback
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -30,6 +32,19 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def log_failure(logger: logging.Logger, exc: BaseException) -> None:
+    """One JSON line for an unexpected exception: its type and where it was raised, never
+    its message or the traceback's locals (either may hold request values)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    logger.error(
+        "request failed",
+        extra={
+            "error": type(exc).__name__,
+            "at": [f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames],
+        },
+    )
 
 
 def configure(level: str = "INFO") -> None:

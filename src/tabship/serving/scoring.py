@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from tabship.serving.errors import ApiError, Redactor
+from tabship.serving.errors import ApiError, Redactor, short
 from tabship.serving.lookup import FeatureSource
 from tabship.serving.metrics import Metrics
 from tabship.serving.pool import CHAMPION, ModelView, Served
 from tabship.serving.predlog import Entry, PredictionLog
+from tabship.serving.request import refuse_unknown
 
 _NUMBER = (int, float)
 
@@ -131,18 +132,20 @@ def _unexpected(served: Served, name: str, where: str, entity: str) -> ApiError:
                 "do not send them",
                 where + name,
             )
+    field = short(where + name)
     return ApiError(
         422,
         "unknown_field",
-        f"{where}{name}: not an input of {served.model} "
+        f"{field}: not an input of {served.model} "
         f"(send '{entity}' alone, or {', '.join(served.payload)})",
-        where + name,
+        field,
     )
 
 
 def parse_body(body: Any, view: ModelView, redact: Redactor) -> tuple[list[Item], bool]:
     """The items of a body and whether it was a batch (``{"instances": [...]}``)."""
     if isinstance(body, dict) and "instances" in body:
+        refuse_unknown(body, ["instances"])
         rows = body["instances"]
         if not isinstance(rows, list) or not rows:
             raise ApiError(

@@ -5,9 +5,11 @@ take a private copy."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,6 +69,31 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) 
         assert process.poll() is None, "server exited"
         assert time.monotonic() < deadline, "server never became ready"
         time.sleep(0.1)
+
+
+@contextmanager
+def serving(settings: Settings, **env: str) -> Iterator[tuple[str, list[str]]]:
+    """``tabship serve`` in a process of its own (default sync worker) on a free port,
+    with ``env`` added; yields its URL and, once it has stopped, the log lines it wrote."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "TABSHIP_HOME": str(settings.home),
+        "TABSHIP_USECASES": str(settings.usecases),
+        "TABSHIP_TRACKING_URI": str(settings.tracking_uri),
+        **env,
+    }
+    args = [sys.executable, "-m", "tabship", "serve", "--port", str(port)]
+    server = subprocess.Popen(args, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    logs: list[str] = []
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, server)
+        yield url, logs
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+        logs.extend(err.decode().splitlines())
 
 
 def declare(cases: Path, **serving: Any) -> UseCase:

@@ -151,7 +151,7 @@ JSON = {"content-type": "application/json"}
             {"content-type": "application/x-www-form-urlencoded"},
             415,
             "unsupported_media_type",
-            None,
+            "body",
         ),
         (PREDICT, b"{not json", JSON, 415, "invalid_json", "body"),
         (PREDICT, b'{"id": true}', JSON, 422, "invalid_field", "id"),

@@ -5,12 +5,7 @@ sync is a 503 naming the cause."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -19,36 +14,10 @@ from tabship.registry.approval import approve
 from tabship.registry.client import Registry
 from tabship.serving.sync import repository
 from tabship.settings import Settings
-from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, free_port, wait_ready
+from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, free_port, serving
 
 KEY = "reload-test-key-0123456789"
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def serving(settings: Settings, tracking_uri: str) -> Iterator[tuple[str, list[str]]]:
-    """``tabship serve`` (sync worker, admin key) on a free port; yields its URL and, at
-    exit, the JSON log lines it wrote."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "TABSHIP_HOME": str(settings.home),
-        "TABSHIP_USECASES": str(settings.usecases),
-        "TABSHIP_TRACKING_URI": tracking_uri,
-        "TABSHIP_API_KEY": KEY,
-        "TABSHIP_POLL_INTERVAL": "30",  # only a reload may sync within the test
-    }
-    args = [sys.executable, "-m", "tabship", "serve", "--port", str(port)]
-    server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    logs: list[str] = []
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url, server)
-        yield url, logs
-    finally:
-        server.terminate()
-        _, err = server.communicate(timeout=30)
-        logs.extend(err.decode().splitlines())
 
 
 def _first_pass_done(settings: Settings, before: int, seconds: float = 60) -> None:
@@ -63,7 +32,10 @@ def _first_pass_done(settings: Settings, before: int, seconds: float = 60) -> No
 def test_reload_in_worker_mode_swaps_in_the_new_champion_within_seconds(home: Settings) -> None:
     entity = entity_ids(home, 1)[0]
     generation = int(repository(home).sync_status().get("generation", 0))
-    with serving(home, str(home.tracking_uri)) as (url, _), httpx.Client(base_url=url) as http:
+    with (
+        serving(home, TABSHIP_API_KEY=KEY, TABSHIP_POLL_INTERVAL="30") as (url, _),
+        httpx.Client(base_url=url) as http,
+    ):
         _first_pass_done(home, generation)
         assert http.post(PREDICT, json={"id": entity}).json()["version"] == "1"
         approve(Registry(home), NAME, "2", by="ana", reason="reload test", override=True)
@@ -78,7 +50,10 @@ def test_reload_in_worker_mode_swaps_in_the_new_champion_within_seconds(home: Se
 
 def test_reload_with_an_unreachable_registry_is_a_503_naming_the_cause(home: Settings) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"  # an MLflow server that is down
-    with serving(home, nobody) as (url, logs), httpx.Client(base_url=url) as http:
+    with (
+        serving(home, TABSHIP_API_KEY=KEY, TABSHIP_TRACKING_URI=nobody) as (url, logs),
+        httpx.Client(base_url=url) as http,
+    ):
         started = time.monotonic()
         failed = http.post("/v1/admin/reload", headers={"x-api-key": KEY}, timeout=30)
         assert time.monotonic() - started < 10

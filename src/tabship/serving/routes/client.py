@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from tabship.serving.errors import ApiError
 from tabship.serving.logs import request_id
-from tabship.serving.routes.predict import model_view, parse_json
+from tabship.serving.request import parse_json
+from tabship.serving.routes.predict import model_view
 from tabship.serving.scoring import Target
 from tabship.serving.services import Services
 from tabship.serving.spec import RouteSpec

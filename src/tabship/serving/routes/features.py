@@ -6,19 +6,17 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from tabship.serving.deps import ServicesDep
 from tabship.serving.errors import ApiError
+from tabship.serving.request import expect_object, parse_json, refuse_unknown
 from tabship.serving.services import Services
 from tabship.usecase import UseCase
 
 router = APIRouter(prefix="/v1/features", tags=["features"])
 
 
-class Ids(BaseModel):
-    ids: list[int | str] = Field(min_length=1, max_length=1000)
+MAX_IDS = 10_000  # the most any declaration may allow (serving.max_batch)
 
 
 def _usecase(svc: Services, name: str) -> UseCase:
@@ -74,19 +72,84 @@ async def features_bytes(svc: Services, use_case: str, entity_id: str) -> bytes:
     return orjson.dumps({"use_case": use_case, **shaped, "feature_table_version": found.version})
 
 
-@router.post("/{use_case}")
-async def features_batch(use_case: str, ids: Ids, svc: ServicesDep) -> Response:
-    """Many entities at once; ids without features are listed under ``missing``."""
+_BATCH = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["ids"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "ids": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_IDS,
+                            "items": {
+                                "oneOf": [
+                                    {"type": "integer", "format": "int64"},
+                                    {"type": "string", "minLength": 1},
+                                ]
+                            },
+                        }
+                    },
+                },
+                "example": {"ids": [5008804, 5008805]},
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/{use_case}",
+    openapi_extra={
+        **_BATCH,
+        "parameters": [
+            {"name": "use_case", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+    },
+)
+async def features_batch(request: Request) -> Response:
+    """Many entities at once (up to the use case's ``serving.max_batch``); ids without
+    features are listed under ``missing``."""
+    svc: Services = request.app.state.services
+    use_case = request.path_params["use_case"]
     usecase = _usecase(svc, use_case)
+    body = parse_json(request.headers.get("content-type", ""), await request.body())
+    keys = _ids(expect_object(body), usecase.serving.max_batch, svc)
     assert svc.features is not None
-    keys = [str(i) for i in ids.ids]
     found = await svc.features.fetch(use_case, keys)
     rows = [_shape(usecase, k, r) for k, r in zip(keys, found.rows, strict=True) if r is not None]
     missing = [k for k, r in zip(keys, found.rows, strict=True) if r is None]
-    body = {
+    answer = {
         "use_case": use_case,
         "feature_table_version": found.version,
         "rows": rows,
         "missing": missing,
     }
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def _ids(body: dict[str, Any], limit: int, svc: Services) -> list[str]:
+    """The batch's ids as store keys: a non-empty list of integer or string ids."""
+    refuse_unknown(body, ["ids"])
+    if "ids" not in body:
+        raise ApiError(422, "missing_field", "ids: field required", "ids")
+    ids = body["ids"]
+    if not isinstance(ids, list) or not ids:
+        raise ApiError(422, "invalid_field", "ids: expected a non-empty list of ids", "ids")
+    if len(ids) > limit:
+        raise ApiError(
+            413, "batch_too_large", f"ids: {len(ids)} ids, at most {limit} per request", "ids"
+        )
+    for i, value in enumerate(ids):
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+            raise ApiError(
+                422,
+                "invalid_field",
+                f"ids.{i}: expected an integer or string id, got {svc.redact(value)}",
+                f"ids.{i}",
+            )
+    return [str(i) for i in ids]

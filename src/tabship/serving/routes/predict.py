@@ -11,6 +11,7 @@ from starlette.responses import Response
 from tabship.serving.errors import ApiError
 from tabship.serving.logs import request_id
 from tabship.serving.pool import ModelView
+from tabship.serving.request import parse_json
 from tabship.serving.scoring import Target
 from tabship.serving.services import Services
 
@@ -41,17 +42,6 @@ _BODY = {
 }
 
 
-def parse_json(content_type: str, raw: bytes) -> Any:
-    if not content_type.split(";", maxsplit=1)[0].strip().lower().endswith("json"):
-        raise ApiError(
-            415, "unsupported_media_type", "send a JSON body with Content-Type: application/json"
-        )
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(415, "invalid_json", f"body is not valid JSON: {exc.msg}", "body") from exc
-
-
 def model_view(svc: Services, name: str) -> ModelView:
     view = svc.pool.views.get(name)
     if view is None:
@@ -60,7 +50,9 @@ def model_view(svc: Services, name: str) -> ModelView:
             raise ApiError(
                 503, "not_loaded", f"model '{name}' has no servable version loaded", model=name
             )
-        raise ApiError(404, "unknown_model", f"no model '{name}' (serving: {known})", "name")
+        raise ApiError(
+            404, "unknown_model", f"no model {svc.redact(name)} (serving: {known})", "name"
+        )
     return view
 
 
@@ -73,7 +65,7 @@ def _target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
             raise ApiError(
                 404,
                 "unknown_version",
-                f"model '{view.name}' has no loaded version {ref} (loaded: {loaded})",
+                f"model '{view.name}' has no loaded version {svc.redact(ref)} (loaded: {loaded})",
                 "version",
             )
         return Target(served, next((a for a, v in view.aliases.items() if v == ref), None))
@@ -84,7 +76,7 @@ def _target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
             raise ApiError(
                 404,
                 "unknown_alias",
-                f"model '{view.name}' has no alias '{ref}' (aliases: {known})",
+                f"model '{view.name}' has no alias {svc.redact(ref)} (aliases: {known})",
                 "alias",
             )
         return Target(served, ref)
