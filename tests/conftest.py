@@ -73,7 +73,7 @@ def _answers(port: int) -> bool:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis: the machine's on 127.0.0.1:6379, else a private redis-server."""
-    if os.environ.get("TABSHIP_TEST_OWN_REDIS") != "1" and _answers(6379):
+    if os.environ.get("TEST_OWN_REDIS") != "1" and _answers(6379):
         yield "redis://127.0.0.1:6379/0"
         return
     binary = shutil.which("redis-server")
@@ -146,7 +146,7 @@ def postgres_server() -> Iterator[str]:
     """A real PostgreSQL (server URL, no database): the machine's on 127.0.0.1:5432 (trust
     auth), else a private cluster started here."""
     machine = "postgresql://postgres@127.0.0.1:5432"
-    if os.environ.get("TABSHIP_TEST_OWN_POSTGRES") != "1" and _postgres_answers(f"{machine}/test"):
+    if os.environ.get("TEST_OWN_POSTGRES") != "1" and _postgres_answers(f"{machine}/test"):
         yield machine
         return
     # Not under pytest's temp folder: it is private to this user, and PostgreSQL runs as its own.

@@ -19,3 +19,7 @@ class ContractError(TabshipError):
 
 class StoreError(TabshipError):
     """A store cannot give what was asked (unknown version, unknown entity)."""
+
+
+class SettingsError(TabshipError):
+    """The environment holds a setting that does not exist (a misspelling, usually)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tabship.settings import unknown_variables
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -134,3 +136,27 @@ def test_the_compose_stack_follows_the_compose_specification(tmp_path: Path) -> 
 @pytest.mark.parametrize("script", ["deploy.sh", "smoke.sh"])
 def test_the_deploy_scripts_parse(script: str) -> None:
     _passes("bash", "-n", REPO / "scripts" / script)
+
+
+def _settings_of(env: dict[str, str]) -> dict[str, str]:
+    return {k: str(v) for k, v in env.items() if k.startswith("TABSHIP_")}
+
+
+def test_the_shipped_configurations_close_personal_data_and_name_only_real_settings() -> None:
+    stack = yaml.safe_load(COMPOSE.read_text())["services"]
+    config = next(
+        d
+        for m in MANIFESTS
+        for d in yaml.safe_load_all(m.read_text())
+        if d and d["kind"] == "ConfigMap"
+    )
+    for env in (
+        stack["predictions"]["environment"],
+        stack["features"]["environment"],
+        config["data"],
+    ):
+        named = _settings_of(env)
+        assert named["TABSHIP_OPEN_SCOPES"] == "[]"  # no route but health is anonymous
+        assert named["TABSHIP_HIDE_INPUT_VALUES"] == "true"
+        assert not unknown_variables(named), unknown_variables(named)
+    assert unknown_variables({"TABSHIP_OPEN_SCOPE": "[]"}) != []  # the check can fail

@@ -45,7 +45,12 @@ def make_context(
         settings = Settings() if home is None else Settings(home=home)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise TabshipError(f"settings: TABSHIP_{first['loc'][0]}: {first['msg']}") from exc
+        where = ".".join(str(part) for part in first["loc"])
+        name = f"TABSHIP_{str(first['loc'][0]).upper()}" if first["loc"] else "TABSHIP_*"
+        detail = where.partition(".")[2]
+        name += f" ({detail})" if detail else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise TabshipError(f"settings: {name}: {message}") from exc
     ctx.obj = Context(settings=settings)
 
 

@@ -130,7 +130,7 @@ class SparkEngine(Engine):
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         session = (
-            SparkSession.builder.master(os.environ.get("TABSHIP_SPARK_MASTER", "local[*]"))
+            SparkSession.builder.master(settings.spark_master)
             .appName("tabship")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tabship.errors import UseCaseError
 from tabship.serving import errors
+from tabship.serving.access import Access
 from tabship.serving.errors import ApiError, Redactor, error_bytes
 from tabship.serving.fastpath import FastPath
 from tabship.serving.logs import log_failure, request_id
@@ -144,7 +145,8 @@ def build_services(
     online = open_online_store(settings) if local else None
     source: FeatureSource | None = None
     if features_url and role == "predictions":
-        source = RemoteFeatures(features_url)
+        key = settings.features_key
+        source = RemoteFeatures(features_url, key.get_secret_value() if key else None)
     elif online is not None:
         source = LocalFeatures(online)
     repo = Repository(settings.serving_dir)
@@ -165,6 +167,7 @@ def build_services(
         metrics=metrics,
         redact=redact,
         scorer=Scorer(source, log, metrics, redact),
+        access=Access(settings),
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
-from tabship.serving.errors import ApiError
+from tabship.serving.access import Caller
 from tabship.serving.services import Services
+from tabship.settings import Scope
 
 
 def services(request: Request) -> Services:
@@ -19,15 +20,19 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def require_admin(svc: ServicesDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Admin routes need the configured key; with none configured they stay closed."""
-    configured = svc.settings.api_key
-    if configured is None:
-        raise ApiError(401, "unauthorized", "admin routes are closed: no TABSHIP_API_KEY is set")
-    if x_api_key is None or not hmac.compare_digest(
-        x_api_key.encode(), configured.get_secret_value().encode()
-    ):
-        raise ApiError(401, "unauthorized", "missing or wrong X-API-Key")
+def key(request: Request) -> str | None:
+    """The caller's key, if any (declared for the docs by the security scheme)."""
+    return request.headers.get("x-api-key")
 
 
-AdminDep = Annotated[None, Depends(require_admin)]
+def requires(scope: Scope) -> Callable[..., Caller]:
+    """A dependency admitting callers allowed ``scope`` (401/403 otherwise)."""
+
+    def check(svc: ServicesDep, presented: Annotated[str | None, Depends(key)]) -> Caller:
+        return svc.access.require(scope, presented)
+
+    return check
+
+
+AdminDep = Annotated[Caller, Depends(requires("admin"))]
+ModelsDep = Annotated[Caller, Depends(requires("models"))]

@@ -74,14 +74,16 @@ class FastPath:
         status = 200
         try:
             if kind == "features":
-                content = await features_bytes(self.svc, first, second)
+                key = _header(scope, b"x-api-key") or None
+                content = await features_bytes(self.svc, first, second, key)
             else:
                 limit = self.svc.settings.max_body_bytes
                 if declared_length(scope) > limit:
                     raise too_large(limit)
                 raw = await read_body(receive, limit)
                 content_type = _header(scope, b"content-type")
-                content = await predict_bytes(self.svc, first, kind, second, content_type, raw)
+                key = _header(scope, b"x-api-key") or None
+                content = await predict_bytes(self.svc, first, kind, second, content_type, raw, key)
         except ApiError as exc:
             status, content = exc.status, error_bytes(exc.code, exc.message, exc.field)
         except ConnectionError:

@@ -48,10 +48,13 @@ class LocalFeatures:
 class RemoteFeatures:
     """The feature API of another tabship service (``serve predictions --features-url``)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, key: str | None = None) -> None:
         import httpx
 
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=5.0)
+        headers = {"x-api-key": key} if key else {}
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=5.0, headers=headers
+        )
 
     async def fetch(self, use_case: str, keys: list[str]) -> Rows:
         response = await self._client.post(f"/v1/features/{use_case}", json={"ids": keys})

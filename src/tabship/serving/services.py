@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import anyio.to_thread
 
+from tabship.serving.access import Access
 from tabship.serving.errors import Redactor
 from tabship.serving.lookup import FeatureSource
 from tabship.serving.metrics import Metrics
@@ -39,6 +40,7 @@ class Services:
     metrics: Metrics
     redact: Redactor
     scorer: Scorer
+    access: Access
     last_error: str | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stamp: tuple[tuple[str, float], ...] = ()

@@ -20,7 +20,7 @@ from tabship.serving.sync import repository
 from tabship.settings import Settings
 from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, publish, running
 
-KEY = "test-admin-key"
+KEY = "test-admin-key-6f1c2b9d"
 
 
 @pytest.mark.slow

@@ -52,6 +52,7 @@ def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Resp
 
     async def handler(request: Request) -> Response:
         svc: Services = request.app.state.services
+        svc.access.require("predict", request.headers.get("x-api-key"))
         body = parse_json(request.headers.get("content-type", ""), await request.body())
         if not isinstance(body, dict):
             raise ApiError(422, "invalid_body", "body: expected a JSON object")

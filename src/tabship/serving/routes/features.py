@@ -50,12 +50,14 @@ async def features_by_id(request: Request) -> Response:
     """The entity's latest features, their event time and the feature-table version."""
     svc: Services = request.app.state.services
     path = request.path_params
-    content = await features_bytes(svc, path["use_case"], path["entity_id"])
+    key = request.headers.get("x-api-key")
+    content = await features_bytes(svc, path["use_case"], path["entity_id"], key)
     return Response(content, media_type="application/json")
 
 
-async def features_bytes(svc: Services, use_case: str, entity_id: str) -> bytes:
+async def features_bytes(svc: Services, use_case: str, entity_id: str, key: str | None) -> bytes:
     """One entity's features, shared by the route and the ASGI fast path."""
+    svc.access.require("features", key)
     usecase = _usecase(svc, use_case)
     assert svc.features is not None
     found = await svc.features.fetch(use_case, [entity_id])
@@ -115,6 +117,7 @@ async def features_batch(request: Request) -> Response:
     """Many entities at once (up to the use case's ``serving.max_batch``); ids without
     features are listed under ``missing``."""
     svc: Services = request.app.state.services
+    svc.access.require("features", request.headers.get("x-api-key"))
     use_case = request.path_params["use_case"]
     usecase = _usecase(svc, use_case)
     body = parse_json(request.headers.get("content-type", ""), await request.body())

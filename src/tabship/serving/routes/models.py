@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from tabship.serving.deps import ServicesDep
+from tabship.serving.deps import ModelsDep, ServicesDep
 from tabship.serving.pool import ModelView, Served
 from tabship.serving.routes.predict import model_view
 
@@ -65,7 +65,7 @@ def describe(view: ModelView) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_models(svc: ServicesDep) -> dict[str, Any]:
+async def list_models(_: ModelsDep, svc: ServicesDep) -> dict[str, Any]:
     """Every model served, with its loaded versions and aliases."""
     return {
         "models": [
@@ -82,6 +82,6 @@ async def list_models(svc: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/{name}")
-async def get_model(name: str, svc: ServicesDep) -> dict[str, Any]:
+async def get_model(name: str, _: ModelsDep, svc: ServicesDep) -> dict[str, Any]:
     """One model in full: versions, aliases, policy, metrics, approval, load failures."""
     return describe(model_view(svc, name))

@@ -84,9 +84,10 @@ def _target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
 
 
 async def predict_bytes(
-    svc: Services, name: str, by: str, ref: str, content_type: str, raw: bytes
+    svc: Services, name: str, by: str, ref: str, content_type: str, raw: bytes, key: str | None
 ) -> bytes:
     """The whole prediction request, shared by the routes and the ASGI fast path."""
+    svc.access.require("predict", key)
     view = model_view(svc, name)
     try:
         body = parse_json(content_type, raw)
@@ -107,6 +108,7 @@ async def _answer(request: Request, by: str, ref: str = "") -> Response:
         ref,
         request.headers.get("content-type", ""),
         await request.body(),
+        request.headers.get("x-api-key"),
     )
     return Response(content, media_type="application/json")
 
