@@ -139,7 +139,9 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
     if not path.is_file():
         known = sorted(p.parent.name for p in usecases_dir.glob(f"*/{DECLARATION}"))
         raise UseCaseError(
-            f"unknown use case '{name}' (known in {usecases_dir}: {', '.join(known) or 'none'})"
+            f"unknown use case '{name}': no {name}/{DECLARATION} in {usecases_dir.resolve()} "
+            f"(known there: {', '.join(known) or 'none'}); set TABSHIP_USECASES to the folder "
+            "holding your declarations"
         )
     try:
         raw = yaml.safe_load(path.read_text())

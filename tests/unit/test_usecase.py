@@ -41,11 +41,17 @@ def features(t):
 """
 
 
-def test_unknown_use_case_lists_the_known_ones(tmp_path: Path) -> None:
+def test_unknown_use_case_names_where_it_looked_and_how_to_point_elsewhere(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "usecase.yaml").write_text("name: a\n")
-    with pytest.raises(UseCaseError, match=r"unknown use case 'b' \(known in .*: a\)"):
+    with pytest.raises(UseCaseError) as raised:
         load_usecase("b", tmp_path)
+    message = str(raised.value)
+    assert f"no b/usecase.yaml in {tmp_path.resolve()}" in message
+    assert "known there: a" in message
+    assert "TABSHIP_USECASES" in message
 
 
 def test_invalid_declaration_names_the_field(tmp_path: Path) -> None:
