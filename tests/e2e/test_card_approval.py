@@ -169,6 +169,41 @@ def test_a_new_file_trains_a_new_version_beside_the_old_one(
         }
         assert {v: a["version"] for v, a in answers.items()} == {"1": "1", "2": "2"}
         assert answers["2"]["alias"] == "challenger"
+        # The issuer's own contract reaches every version side by side.
+        theirs = {"id": "applicant-1", **payload}
+        for v in ("1", "2"):
+            mine = client.post(f"/predict?version={v}", json=theirs)
+            assert mine.status_code == 200, mine.text
+            assert mine.json() == {"id": "applicant-1", "prediction": answers[v]["prediction"]}
+        by_alias = client.post("/predict?alias=challenger", json=theirs).json()
+        assert by_alias["prediction"] == answers["2"]["prediction"]
+        every = client.post("/predict?version=all", json=theirs)
+        assert every.status_code == 200, every.text
+        assert every.json() == {
+            "predictions": [
+                {
+                    "id": "applicant-1",
+                    "prediction": answers["1"]["prediction"],
+                    "version": "1",
+                    "alias": "champion",
+                },
+                {
+                    "id": "applicant-1",
+                    "prediction": answers["2"]["prediction"],
+                    "version": "2",
+                    "alias": "challenger",
+                },
+            ]
+        }
+        for query, status, field in (
+            ("version=7", 404, "version"),
+            ("alias=gold", 404, "alias"),
+            ("version=1&alias=champion", 422, "version"),
+            ("model=2", 422, "model"),
+        ):
+            refused = client.post(f"/predict?{query}", json=theirs)
+            assert refused.status_code == status, refused.text
+            assert refused.json()["error"]["field"] == field
         assert (
             client.post("/v1/models/card_approval/predict", json=payload).json()["version"] == "1"
         )

@@ -1,6 +1,7 @@
 """Routes shaped exactly as a client asked (``serving.routes`` in a declaration), served
 by the same scorer as the generic routes: field names are translated on the way in and
-out, errors name the client's fields."""
+out, errors name the client's fields. ``?version=N``, ``?alias=A`` and ``?version=all``
+reach any loaded version with the client's own body."""
 
 from __future__ import annotations
 
@@ -11,16 +12,34 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tabship.serving.errors import ApiError
+from tabship.serving.errors import ApiError, short
 from tabship.serving.logs import request_id
-from tabship.serving.request import parse_json
-from tabship.serving.routes.predict import model_view
-from tabship.serving.scoring import Target
+from tabship.serving.request import expect_object, parse_json
+from tabship.serving.routes.predict import model_view, target
 from tabship.serving.services import Services
 from tabship.serving.spec import RouteSpec
 
+_QUERY = [
+    {
+        "name": "version",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^([0-9]+|all)$"},
+        "description": "A loaded version answers instead of the champion; 'all': every "
+        "loaded version answers, one entry each.",
+    },
+    {
+        "name": "alias",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The version this alias names answers (champion, challenger, ...).",
+    },
+]
+
 
 def client_router(svc: Services) -> APIRouter:
+    """The declared client routes of every use case, as FastAPI routes."""
     router = APIRouter(tags=["client routes"])
     for name, usecase in sorted(svc.usecases.items()):
         for route in usecase.serving.routes:
@@ -29,14 +48,45 @@ def client_router(svc: Services) -> APIRouter:
                 _handler(name, route),
                 methods=["POST"],
                 summary=f"{name}, in the client's own format",
-                openapi_extra={
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
+                openapi_extra={"requestBody": _body_schema(route), "parameters": _QUERY},
             )
     return router
+
+
+def _body_schema(route: RouteSpec) -> dict[str, Any]:
+    """The client's fields as JSON Schema: the required ones named, values scalars."""
+    scalar = {"type": ["string", "number", "integer", "boolean", "null"]}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": list(route.required),
+                    "properties": dict.fromkeys(route.required, scalar),
+                }
+            }
+        },
+    }
+
+
+def _choice(request: Request) -> tuple[str, str]:
+    """(by, ref) from the query: the policy, a version, every version, or an alias."""
+    query = request.query_params
+    for key in query:
+        if key not in {"version", "alias"}:
+            raise ApiError(
+                422, "unknown_field", f"{short(key)}: unknown query parameter", short(key)
+            )
+    if "version" in query and "alias" in query:
+        raise ApiError(
+            422, "invalid_field", "version: give a version or an alias, not both", "version"
+        )
+    if "version" in query:
+        return ("all", "") if query["version"] == "all" else ("version", query["version"])
+    if "alias" in query:
+        return "alias", query["alias"]
+    return "default", ""
 
 
 def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
@@ -50,26 +100,41 @@ def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Resp
             message = f"{field}:{message[len(exc.field) + 1 :]}"
         return ApiError(exc.status, exc.code, message, field, exc.model)
 
+    def shaped(result: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+        answer = {back.get(k) or k: v for k, v in result.items()}
+        return {k: answer.get(k) for k in (*route.response, *extra)}
+
     async def handler(request: Request) -> Response:
         svc: Services = request.app.state.services
         svc.access.require("predict", request.headers.get("x-api-key"))
-        body = parse_json(request.headers.get("content-type", ""), await request.body())
-        if not isinstance(body, dict):
-            raise ApiError(422, "invalid_body", "body: expected a JSON object")
+        by, ref = _choice(request)
+        body = expect_object(
+            parse_json(request.headers.get("content-type", ""), await request.body())
+        )
         for field in route.required:
             if field not in body:
                 raise ApiError(422, "missing_field", f"{field}: field required", field)
         renamed: dict[str, Any] = {route.rename.get(str(k)) or str(k): v for k, v in body.items()}
         view = model_view(svc, model)
-        try:
-            result = await svc.scorer.predict(
-                view, Target(None, None), renamed, request_id.get() or "", minimal
-            )
-        except ApiError as exc:
-            svc.metrics.errors.labels(model, exc.code).inc()
-            raise client_error(exc) from exc
-        answer = {back.get(k) or k: v for k, v in result.items()}
-        content = orjson.dumps({k: answer.get(k) for k in route.response})
-        return Response(content, media_type="application/json")
+        targets = (
+            [target(svc, view, "version", v) for v in sorted(view.versions, key=int)]
+            if by == "all"
+            else [target(svc, view, by, ref)]
+        )
+        results = []
+        for chosen in targets:
+            try:
+                result = await svc.scorer.predict(
+                    view, chosen, renamed, request_id.get() or "", minimal
+                )
+            except ApiError as exc:
+                svc.metrics.errors.labels(model, exc.code).inc()
+                raise client_error(exc) from exc
+            results.append(result)
+        if by == "all":
+            content = {"predictions": [shaped(r, ("version", "alias")) for r in results]}
+        else:
+            content = shaped(results[0])
+        return Response(orjson.dumps(content), media_type="application/json")
 
     return handler

@@ -56,7 +56,7 @@ def model_view(svc: Services, name: str) -> ModelView:
     return view
 
 
-def _target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
+def target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
     """Who answers: the policy (``by`` = "default"), a version number, or an alias."""
     if by == "version":
         served = view.versions.get(ref)
@@ -91,8 +91,8 @@ async def predict_bytes(
     view = model_view(svc, name)
     try:
         body = parse_json(content_type, raw)
-        target = _target(svc, view, by, ref)
-        result = await svc.scorer.predict(view, target, body, request_id.get() or "")
+        chosen = target(svc, view, by, ref)
+        result = await svc.scorer.predict(view, chosen, body, request_id.get() or "")
     except ApiError as exc:
         svc.metrics.errors.labels(view.name, exc.code).inc()
         raise
