@@ -7,6 +7,7 @@ step that publishes a build (and it names the quarantine version it goes with).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
@@ -32,7 +33,13 @@ from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
 from tabship.features.engine import Engine, in_background
 from tabship.features.locality import entity_local
-from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
+from tabship.stores.offline import (
+    FEATURES_TABLE,
+    QUARANTINE_TABLE,
+    STAGING,
+    OfflineStore,
+    stage_arrow,
+)
 from tabship.usecase import UseCase
 
 Step = Callable[[str], None]
@@ -159,18 +166,7 @@ def build_features(
         "engine": engine.name,
         "as_of": (today or dt.date.today()).isoformat(),
     }
-    for ref in references:
-        version = offline.write(usecase.name, table_name(ref.spec), ref.rows, lineage)
-        lineage[f"enrich.{ref.spec.name}"] = f"{version}:{ref.version}"
-    step("writing quarantine")
-    report.quarantine_version = offline.write(usecase.name, QUARANTINE_TABLE, quarantined, lineage)
-    step("computing and writing features")
-    files_dir = offline.path(usecase.name, FEATURES_TABLE) / f"build-{build_id}"
-    files_dir.parent.mkdir(parents=True, exist_ok=True)
-    engine.write_parquet(features, files_dir)
-    lineage["quarantine_version"] = str(report.quarantine_version)
-    lineage["rows"] = str(report.rows_out)
-    report.feature_version = offline.commit_files(usecase.name, FEATURES_TABLE, files_dir, lineage)
+    _publish(usecase, engine, offline, features, quarantined, references, lineage, report, step)
     paths = report.write(folder)
     return BuildResult(
         report=report,
@@ -179,6 +175,49 @@ def build_features(
         report_paths=paths,
         seconds=time.perf_counter() - started,
     )
+
+
+def _publish(
+    usecase: UseCase,
+    engine: Engine,
+    offline: OfflineStore,
+    features: ir.Table,
+    quarantined: pa.Table,
+    references: list[Reference],
+    lineage: dict[str, str],
+    report: QualityReport,
+    step: Step,
+) -> None:
+    """Write every table's files, then commit them one after the other: a build killed
+    while it computes leaves no version behind, and the commits follow each other in
+    milliseconds. Records the versions in ``report`` and ``lineage``."""
+    with contextlib.ExitStack() as stack:
+        staged = {}
+        for ref in references:
+            staged[table_name(ref.spec)] = stack.enter_context(
+                offline.staging(usecase.name, table_name(ref.spec))
+            )
+            stage_arrow(ref.rows, staged[table_name(ref.spec)])
+        step("writing quarantine")
+        quarantine_dir = stack.enter_context(offline.staging(usecase.name, QUARANTINE_TABLE))
+        stage_arrow(quarantined, quarantine_dir)
+        step("computing and writing features")
+        files_dir = stack.enter_context(
+            offline.staging(usecase.name, FEATURES_TABLE, f"{STAGING}{lineage['build_id']}")
+        )
+        engine.write_parquet(features, files_dir)
+        for ref in references:
+            name = table_name(ref.spec)
+            version = offline.commit_files(usecase.name, name, staged[name], lineage)
+            lineage[f"enrich.{ref.spec.name}"] = f"{version}:{ref.version}"
+        report.quarantine_version = offline.commit_files(
+            usecase.name, QUARANTINE_TABLE, quarantine_dir, lineage
+        )
+        lineage["quarantine_version"] = str(report.quarantine_version)
+        lineage["rows"] = str(report.rows_out)
+        report.feature_version = offline.commit_files(
+            usecase.name, FEATURES_TABLE, files_dir, lineage
+        )
 
 
 def _hash_in_background(files: list[Path]) -> Callable[[], str]:

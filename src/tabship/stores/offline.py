@@ -7,20 +7,27 @@ commit carries the lineage a training run records (raw-data and code versions).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from tabship.errors import StoreError
 
 LINEAGE_PREFIX = "tabship."
+STAGING = "build-"
 FEATURES_TABLE = "features"
 QUARANTINE_TABLE = "quarantine"
 
@@ -42,17 +49,46 @@ class OfflineStore:
         lineage: dict[str, str],
     ) -> int:
         """Replace the table's content in one commit; returns the new version."""
-        path = self.path(use_case, table)
-        path.mkdir(parents=True, exist_ok=True)
-        metadata = {LINEAGE_PREFIX + k: v for k, v in lineage.items()}
-        write_deltalake(
-            str(path),
-            data,
-            mode="overwrite",
-            schema_mode="overwrite",
-            commit_properties=CommitProperties(custom_metadata=metadata),
-        )
-        return self.open(use_case, table).version()
+        with self.staging(use_case, table) as folder:
+            stage_arrow(data, folder)
+            return self.commit_files(use_case, table, folder, lineage)
+
+    @contextmanager
+    def staging(self, use_case: str, table: str, name: str | None = None) -> Iterator[Path]:
+        """A new folder inside the table's directory for the files of one coming commit.
+
+        It is locked while its writer lives (the kernel drops the lock of a killed
+        process), so the sweep after a later commit can tell an abandoned folder from one
+        being written. A writer that fails removes its folder at once.
+        """
+        root = self.path(use_case, table)
+        root.mkdir(parents=True, exist_ok=True)
+        folder = root / (name or f"{STAGING}{uuid.uuid4().hex[:16]}")
+        with _locked(_lock_path(folder), wait=True) as lock:
+            assert lock
+            try:
+                yield folder
+            except BaseException:
+                if folder.name not in _referenced_folders(root):  # never a committed one
+                    shutil.rmtree(folder, ignore_errors=True)
+                raise
+
+    def sweep(self, use_case: str, table: str) -> list[Path]:
+        """Remove staged folders no commit references and no live writer holds (what a
+        killed write left behind); returns what was removed."""
+        root = self.path(use_case, table)
+        referenced = _referenced_folders(root)
+        removed = []
+        for folder in sorted(root.glob(f"{STAGING}*")):
+            if not folder.is_dir() or folder.name in referenced:
+                continue
+            lock_path = _lock_path(folder)
+            with _locked(lock_path, wait=False) as mine:
+                if mine:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    lock_path.unlink(missing_ok=True)
+                    removed.append(folder)
+        return removed
 
     def commit_files(self, use_case: str, table: str, folder: Path, lineage: dict[str, str]) -> int:
         """Make the Parquet files an engine wrote into ``folder`` (inside the table's
@@ -79,11 +115,17 @@ class OfflineStore:
                 mode="error",
                 commit_properties=metadata,
             )
-            return 0
-        DeltaTable(str(root)).create_write_transaction(
-            list[AddAction | RemoveAction](actions), "overwrite", schema, commit_properties=metadata
-        )
-        return self.open(use_case, table).version()
+            version = 0
+        else:
+            DeltaTable(str(root)).create_write_transaction(
+                list[AddAction | RemoveAction](actions),
+                "overwrite",
+                schema,
+                commit_properties=metadata,
+            )
+            version = self.open(use_case, table).version()
+        self.sweep(use_case, table)
+        return version
 
     def open(self, use_case: str, table: str, version: int | None = None) -> DeltaTable:
         """The table at ``version`` (latest by default); a clear error when absent."""
@@ -129,6 +171,57 @@ class OfflineStore:
                 }
             )
         return out
+
+
+def stage_arrow(data: pa.RecordBatchReader | pa.Table, folder: Path) -> None:
+    """Write Arrow data as Parquet files into ``folder`` (one empty file for no rows, so
+    an empty table still has a schema)."""
+    folder.mkdir(parents=True, exist_ok=False)
+    pads.write_dataset(
+        data,
+        folder,
+        format="parquet",
+        basename_template="part-{i}.parquet",
+        existing_data_behavior="error",
+    )
+    if not any(folder.glob("*.parquet")):
+        pq.write_table(data.schema.empty_table(), folder / "part-0.parquet")
+
+
+def _lock_path(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".lock")
+
+
+@contextmanager
+def _locked(path: Path, wait: bool) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` (created if needed); False if ``wait`` is off
+    and another process holds it."""
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            if wait:
+                path.unlink(missing_ok=True)
+
+
+def _referenced_folders(root: Path) -> set[str]:
+    """The first path component of every file any commit of the table added."""
+    folders = set()
+    for commit in (root / "_delta_log").glob("*.json"):
+        for line in commit.read_text().splitlines():
+            added = json.loads(line).get("add") if line.strip() else None
+            if added:
+                folders.add(unquote(added["path"]).split("/", 1)[0])
+    if (root / "_delta_log").is_dir() and not folders:  # logs compacted into checkpoints
+        paths = DeltaTable(str(root)).get_add_actions(flatten=True).column("path").to_pylist()
+        folders.update(unquote(str(f)).split("/", 1)[0] for f in paths)
+    return folders
 
 
 def _add_action(root: Path, file: Path) -> AddAction:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from tabship.data.generate import generate
@@ -17,7 +19,7 @@ from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
 from tabship.settings import Settings
 from tabship.stores.materialize import materialize
-from tabship.stores.offline import FEATURES_TABLE, OfflineStore
+from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore, stage_arrow
 from tabship.stores.online import open_online_store
 from tabship.usecase import UseCase
 
@@ -55,7 +57,23 @@ def big_loans(tmp_path_factory: pytest.TempPathFactory, credit_risk: UseCase) ->
     return generate(credit_risk, 800_000, tmp_path_factory.mktemp("big"), seed=3)[0]
 
 
-def test_killed_build_keeps_the_previous_feature_version(
+def _tables(offline: OfflineStore) -> dict[str, Path]:
+    return {t: offline.path("credit_risk", t) for t in (FEATURES_TABLE, QUARANTINE_TABLE)}
+
+
+def _unreferenced(root: Path) -> set[str]:
+    """Data files under a table's folder that no commit of its log added."""
+    added = {
+        json.loads(line)["add"]["path"]
+        for commit in (root / "_delta_log").glob("*.json")
+        for line in commit.read_text().splitlines()
+        if '"add"' in line
+    }
+    files = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    return {f for f in files if not f.startswith("_delta_log/") and f not in added}
+
+
+def test_a_killed_build_leaves_no_trace_after_the_next_one(
     credit_risk: UseCase,
     loans: Path,
     big_loans: Path,
@@ -66,8 +84,8 @@ def test_killed_build_keeps_the_previous_feature_version(
     before = build_features(
         credit_risk, [loans], duckdb_engine, offline, settings.reports_dir
     ).report
-    commits = offline.path("credit_risk", "quarantine") / "_delta_log"
-    old_commits = set(commits.glob("*.json"))
+    tables = _tables(offline)
+    histories = {t: offline.history("credit_risk", t) for t in tables}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -83,19 +101,60 @@ def test_killed_build_keeps_the_previous_feature_version(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # Kill once the quarantine is committed, while the features are being computed.
-    killed = _kill_when(proc, lambda: bool(set(commits.glob("*.json")) - old_commits))
-    assert killed, "build finished before the kill"
+
+    committed = set(tables[FEATURES_TABLE].glob("build-*/*.parquet"))
+
+    def writing_features() -> bool:
+        return bool(set(tables[FEATURES_TABLE].glob("build-*/*.parquet")) - committed)
+
+    # Kill while the features are being written: the quarantine is staged, not committed.
+    assert _kill_when(proc, writing_features), "build finished before the kill"
+    assert {t: offline.history("credit_risk", t) for t in tables} == histories
+    assert _unreferenced(tables[FEATURES_TABLE])  # the killed build's files are there
     delta = offline.open("credit_risk", FEATURES_TABLE)
     assert delta.version() == before.feature_version
     assert delta.to_pyarrow_dataset().count_rows() == before.rows_out
-    lineage = offline.lineage("credit_risk", FEATURES_TABLE)
-    assert lineage["quarantine_version"] == str(before.quarantine_version)
-    # The store stays usable: the next build commits on top.
+
     after = build_features(
         credit_risk, [loans], duckdb_engine, offline, settings.reports_dir
     ).report
-    assert after.feature_version == (before.feature_version or 0) + 1
+    assert after.feature_version == before.feature_version + 1
+    assert after.quarantine_version == before.quarantine_version + 1
+    for table, root in tables.items():
+        assert _unreferenced(root) == set(), table
+        assert not list(root.glob("*.lock")), table
+        history = offline.history("credit_risk", table)
+        assert history[1:] == histories[table]  # only the new version was added
+    lineage = offline.lineage("credit_risk", FEATURES_TABLE)
+    assert lineage["quarantine_version"] == str(after.quarantine_version)
+
+
+def test_a_failing_writer_removes_its_files_and_a_live_one_is_not_swept(
+    settings: Settings,
+) -> None:
+    offline = OfflineStore(settings.offline_dir)
+    table = pa.table({"a": [1, 2]})
+    assert offline.write("demo", "t", table, {}) == 0
+    root = offline.path("demo", "t")
+    staged: list[Path] = []
+
+    def failing_writer() -> None:
+        with offline.staging("demo", "t") as folder:
+            staged.append(folder)
+            stage_arrow(table, folder)
+            raise RuntimeError("the engine failed")
+
+    with pytest.raises(RuntimeError):
+        failing_writer()
+    assert not staged[0].exists()
+    with offline.staging("demo", "t") as live:
+        stage_arrow(table, live)
+        assert offline.write("demo", "t", table, {}) == 1  # its sweep must spare ``live``
+        assert live.is_dir()
+    assert not live.with_name(live.name + ".lock").exists()
+    assert offline.sweep("demo", "t") == [live]  # never committed, writer gone
+    assert _unreferenced(root) == set()
+    assert offline.open("demo", "t").to_pyarrow_dataset().count_rows() == 2
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
