@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tabship.errors import UseCaseError
-from tabship.serving import errors
+from tabship.serving import docs_pages, errors
 from tabship.serving.access import Access
 from tabship.serving.errors import ApiError, Redactor, error_bytes
 from tabship.serving.fastpath import FastPath
@@ -237,6 +237,8 @@ def create_app(
         summary="Features and predictions for the declared use cases.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's OpenTelemetry bridge checks its providers on every request; it is
         # opt-in here (Prometheus metrics are always on).
         telemetry={
@@ -247,6 +249,7 @@ def create_app(
     )
     app.state.services = svc
     errors.install(app, svc.redact)
+    docs_pages.install(app)
     routers = (
         [predict.router, client_router(svc), models.router, admin.router]
         if svc.serves_predictions

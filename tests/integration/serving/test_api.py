@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -260,7 +261,17 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         assert route in paths
     params = paths["/v1/models/{name}/versions/{version}/predict"]["post"]["parameters"]
     assert [p["name"] for p in params] == ["name", "version"]
-    assert client.get("/docs").status_code == 200
+
+
+def test_docs_pages_load_their_assets_from_the_service_not_a_cdn(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+        assert sources, page
+        for source in sources:
+            assert source.startswith("/"), (page, source)  # nothing from another host
+            assert client.get(source).status_code == 200, source
 
 
 def test_an_unreachable_online_store_is_a_503_and_payloads_still_answer(
