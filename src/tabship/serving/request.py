@@ -1,5 +1,5 @@
 """Reading a request body, the same way on every route: size limit (413), JSON only
-(415), integers within 64 bits and no unknown keys (422 naming the field).
+(415), ids within 64 bits, finite numbers and no unknown keys (422 naming the field).
 
 The fast path, the FastAPI routes and the client routes all read bodies through here, so
 a bad body gets the same answer wherever it is sent.
@@ -8,15 +8,16 @@ a bad body gets the same answer wherever it is sent.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from starlette.types import Message, Receive, Scope
 
-from tabship.serving.errors import ApiError, short
+from tabship.serving.errors import ApiError, Redactor, short
 
-_INT64 = (-(2**63), 2**63 - 1)
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def too_large(limit: int) -> ApiError:
@@ -50,7 +51,12 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def parse_json(content_type: str, raw: bytes) -> Any:
-    """The body as JSON; 415 unless it was sent as JSON, 422 for out-of-range integers."""
+    """The body as JSON; 415 unless it was sent as (valid) JSON.
+
+    Integers beyond 64 bits are kept (as Python integers): whether one is acceptable
+    depends on the field (an id must fit in 64 bits, a number in a double), so the
+    field's reader decides, and names the field.
+    """
     media = content_type.split(";", maxsplit=1)[0].strip().lower()
     if not (media == "application/json" or media.endswith("+json")):
         raise ApiError(
@@ -62,34 +68,53 @@ def parse_json(content_type: str, raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "64-bit" not in exc.msg:
+        if "64-bit" not in exc.msg and "infinity" not in exc.msg:
             raise ApiError(
                 415, "invalid_json", f"body is not valid JSON: {exc.msg}", "body"
             ) from exc
-    # Valid JSON holding an integer orjson cannot represent: find it, to name it.
-    where = _big_integer(json.loads(raw), "")
-    raise ApiError(
-        422,
-        "invalid_field",
-        f"{where or 'body'}: integers must fit in 64 bits",
-        where or "body",
-    )
+    try:  # valid JSON holding a number orjson will not represent: the field decides
+        return json.loads(raw)
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ApiError(
+            422, "invalid_field", "body: an integer has too many digits", "body"
+        ) from exc
 
 
-def _big_integer(value: Any, where: str) -> str:
-    """The path of the first integer outside 64 bits in ``value`` ('' for the root)."""
-    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
-        return where or "body"
-    items: Iterable[tuple[Any, Any]] = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    for key, item in items:
-        found = _big_integer(item, f"{where}.{key}" if where else str(key))
-        if found:
-            return found
-    return ""
+def identifier(value: Any, field: str, redact: Redactor) -> str:
+    """An id as a store key: a 64-bit integer or a non-empty string; 422 otherwise."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, str))
+        or value == ""
+        or (isinstance(value, int) and not INT64[0] <= value <= INT64[1])
+    ):
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"{field}: expected a 64-bit integer or a non-empty string id, got {redact(value)}",
+            field,
+        )
+    return str(value)
+
+
+def number(value: Any, field: str, redact: Redactor) -> float:
+    """A numeric input as a finite double (null: missing); 422 otherwise."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"{field}: expected a number or null, got {redact(value)}",
+            field,
+        )
+    try:
+        converted = float(value)
+    except OverflowError:
+        converted = math.inf
+    if not math.isfinite(converted):
+        raise ApiError(422, "invalid_field", f"{field}: out of a double's range", field)
+    return converted
 
 
 def expect_object(body: Any, where: str = "") -> dict[str, Any]:

@@ -18,9 +18,7 @@ from tabship.serving.lookup import FeatureSource
 from tabship.serving.metrics import Metrics
 from tabship.serving.pool import CHAMPION, ModelView, Served
 from tabship.serving.predlog import Entry, PredictionLog
-from tabship.serving.request import refuse_unknown
-
-_NUMBER = (int, float)
+from tabship.serving.request import identifier, number, refuse_unknown
 
 
 @dataclass
@@ -44,17 +42,6 @@ class Target:
     alias: str | None
 
 
-def _entity_key(value: Any, field: str, redact: Redactor) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-        raise ApiError(
-            422,
-            "invalid_field",
-            f"{field}: expected an integer or string id, got {redact(value)}",
-            field,
-        )
-    return str(value)
-
-
 def parse_item(obj: Any, entity: str, redact: Redactor, where: str) -> Item:
     """``{"<entity>": key}`` is a lookup; any other object is a payload of features."""
     if not isinstance(obj, dict):
@@ -62,10 +49,10 @@ def parse_item(obj: Any, entity: str, redact: Redactor, where: str) -> Item:
             422, "invalid_body", f"{where or 'body'}: expected a JSON object", where or None
         )
     if entity in obj and len(obj) == 1:
-        return Item(where, _entity_key(obj[entity], where + entity, redact), obj[entity], None)
+        return Item(where, identifier(obj[entity], where + entity, redact), obj[entity], None)
     raw_id = obj.get(entity)
     if raw_id is not None:
-        _entity_key(raw_id, where + entity, redact)
+        identifier(raw_id, where + entity, redact)
     return Item(where, None, raw_id, obj)
 
 
@@ -92,17 +79,10 @@ def payload_values(
                     f"{where}{name}: expected a string, got {redact(value)}",
                     where + name,
                 )
-        elif value is None:
-            values[name] = math.nan
-        elif isinstance(value, bool) or not isinstance(value, _NUMBER):
-            raise ApiError(
-                422,
-                "invalid_field",
-                f"{where}{name}: expected a number or null, got {redact(value)}",
-                where + name,
-            )
+            if isinstance(value, int):
+                identifier(value, where + name, redact)  # a code: 64 bits at most
         else:
-            values[name] = float(value)
+            values[name] = number(value, where + name, redact)
     if served.enrich:
         item.enriched = {}
         for ref in served.enrich:
@@ -154,7 +134,7 @@ def parse_body(body: Any, view: ModelView, redact: Redactor) -> tuple[list[Item]
         limit = view.spec.max_batch
         if len(rows) > limit:
             raise ApiError(
-                413,
+                422,
                 "batch_too_large",
                 f"instances: {len(rows)} rows, at most {limit} per request",
                 "instances",

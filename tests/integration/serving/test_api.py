@@ -179,7 +179,7 @@ JSON = {"content-type": "application/json"}
             PREDICT,
             json.dumps({"instances": [{"id": 1}] * 101}).encode(),
             JSON,
-            413,
+            422,
             "batch_too_large",
             "instances",
         ),

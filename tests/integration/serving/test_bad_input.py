@@ -20,6 +20,12 @@ BATCH = f"/v1/features/{NAME}"
 BIG = b"18446744073709551616"  # 2**64
 
 
+def _payload(**raw: bytes) -> bytes:
+    """A credit_risk payload with some values given as raw JSON text."""
+    values = {f: raw.get(f, b"1") for f in FEATURES}
+    return b"{" + b", ".join(b'"%s": %s' % (f.encode(), v) for f, v in values.items()) + b"}"
+
+
 @pytest.mark.parametrize(
     ("path", "body", "headers", "status", "code", "field"),
     [
@@ -37,7 +43,7 @@ BIG = b"18446744073709551616"  # 2**64
             BATCH,
             json.dumps({"ids": list(range(101))}).encode(),
             JSON,
-            413,
+            422,
             "batch_too_large",
             "ids",
         ),
@@ -64,6 +70,9 @@ BIG = b"18446744073709551616"  # 2**64
             "age",
         ),
         (PREDICT, b"id=1", {"content-type": "text/plain"}, 415, "unsupported_media_type", "body"),
+        (PREDICT, _payload(age=b"1" + b"0" * 400), JSON, 422, "invalid_field", "age"),
+        (PREDICT, _payload(age=b"1" * 5000), JSON, 422, "invalid_field", "body"),
+        (PREDICT, _payload(age=b"1e999"), JSON, 422, "invalid_field", "age"),
     ],
 )
 def test_bad_bodies_are_4xx_naming_the_field(
@@ -196,3 +205,8 @@ def test_in_hide_mode_no_log_line_holds_a_request_value(served_home: Settings) -
     for line in logs:
         assert secret not in line
         json.loads(line)  # one JSON object per line
+
+
+def test_a_number_beyond_64_bits_is_still_a_number(client: TestClient) -> None:
+    got = client.post(PREDICT, content=_payload(age=BIG), headers=JSON)
+    assert got.status_code == 200, got.text

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tabship.serving.errors import ApiError
-from tabship.serving.request import expect_object, parse_json, refuse_unknown
+from tabship.serving.lookup import Rows
+from tabship.serving.request import expect_object, identifier, parse_json, refuse_unknown
 from tabship.serving.services import Services
 from tabship.usecase import UseCase
 
@@ -27,6 +28,21 @@ def _usecase(svc: Services, name: str) -> UseCase:
             404, "unknown_use_case", f"no use case '{name}' (known: {known})", "use_case"
         )
     return found
+
+
+async def _fetch(svc: Services, use_case: str, keys: list[str]) -> Rows:
+    """Rows from the online store; 503 when it cannot be read."""
+    assert svc.features is not None
+    try:
+        return await svc.features.fetch(use_case, keys)
+    except ApiError:
+        raise
+    except Exception as exc:  # the store's client raises its own types (redis, httpx, ...)
+        raise ApiError(
+            503,
+            "feature_store_unavailable",
+            f"the online store of {use_case} cannot be read ({type(exc).__name__}); retry",
+        ) from exc
 
 
 def _shape(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +75,7 @@ async def features_bytes(svc: Services, use_case: str, entity_id: str, key: str 
     """One entity's features, shared by the route and the ASGI fast path."""
     svc.access.require("features", key)
     usecase = _usecase(svc, use_case)
-    assert svc.features is not None
-    found = await svc.features.fetch(use_case, [entity_id])
+    found = await _fetch(svc, use_case, [entity_id])
     row = found.rows[0]
     if row is None:
         version = found.version or "nothing materialised yet"
@@ -122,8 +137,7 @@ async def features_batch(request: Request) -> Response:
     usecase = _usecase(svc, use_case)
     body = parse_json(request.headers.get("content-type", ""), await request.body())
     keys = _ids(expect_object(body), usecase.serving.max_batch, svc)
-    assert svc.features is not None
-    found = await svc.features.fetch(use_case, keys)
+    found = await _fetch(svc, use_case, keys)
     rows = [_shape(usecase, k, r) for k, r in zip(keys, found.rows, strict=True) if r is not None]
     missing = [k for k, r in zip(keys, found.rows, strict=True) if r is None]
     answer = {
@@ -145,14 +159,6 @@ def _ids(body: dict[str, Any], limit: int, svc: Services) -> list[str]:
         raise ApiError(422, "invalid_field", "ids: expected a non-empty list of ids", "ids")
     if len(ids) > limit:
         raise ApiError(
-            413, "batch_too_large", f"ids: {len(ids)} ids, at most {limit} per request", "ids"
+            422, "batch_too_large", f"ids: {len(ids)} ids, at most {limit} per request", "ids"
         )
-    for i, value in enumerate(ids):
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-            raise ApiError(
-                422,
-                "invalid_field",
-                f"ids.{i}: expected an integer or string id, got {svc.redact(value)}",
-                f"ids.{i}",
-            )
-    return [str(i) for i in ids]
+    return [identifier(value, f"ids.{i}", svc.redact) for i, value in enumerate(ids)]
