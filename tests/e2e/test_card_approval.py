@@ -175,7 +175,7 @@ def test_a_new_file_trains_a_new_version_beside_the_old_one(
             mine = client.post(f"/predict?version={v}", json=theirs)
             assert mine.status_code == 200, mine.text
             assert mine.json() == {"id": "applicant-1", "prediction": answers[v]["prediction"]}
-        by_alias = client.post("/predict?alias=challenger", json=theirs).json()
+        by_alias = client.post("/predict?version=challenger", json=theirs).json()
         assert by_alias["prediction"] == answers["2"]["prediction"]
         every = client.post("/predict?version=all", json=theirs)
         assert every.status_code == 200, every.text
@@ -197,8 +197,7 @@ def test_a_new_file_trains_a_new_version_beside_the_old_one(
         }
         for query, status, field in (
             ("version=7", 404, "version"),
-            ("alias=gold", 404, "alias"),
-            ("version=1&alias=champion", 422, "version"),
+            ("version=gold", 404, "version"),
             ("model=2", 422, "model"),
         ):
             refused = client.post(f"/predict?{query}", json=theirs)

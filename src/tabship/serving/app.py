@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tabship.errors import UseCaseError
-from tabship.serving import docs_pages, errors
+from tabship.serving import docs_pages, errors, openapi
 from tabship.serving.access import Access
 from tabship.serving.errors import ApiError, Redactor, error_bytes
 from tabship.serving.fastpath import FastPath
@@ -258,6 +258,7 @@ def create_app(
     if role in {"all", "features"}:
         routers.insert(0, features.router)
     _mount(app, [*routers, health.router])
+    openapi.install(app, svc)
     ids = RequestIds()
     app.add_middleware(
         RequestContext, metrics=svc.metrics, ids=ids, max_body=settings.max_body_bytes

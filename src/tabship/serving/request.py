@@ -18,6 +18,7 @@ from starlette.types import Message, Receive, Scope
 from tabship.serving.errors import ApiError, Redactor, short
 
 INT64 = (-(2**63), 2**63 - 1)
+NUMBER_BOUND = 10**300  # numeric inputs: |x| <= 1e300, finite
 
 
 def too_large(limit: int) -> ApiError:
@@ -81,7 +82,11 @@ def parse_json(content_type: str, raw: bytes) -> Any:
 
 
 def identifier(value: Any, field: str, redact: Redactor) -> str:
-    """An id as a store key: a 64-bit integer or a non-empty string; 422 otherwise."""
+    """An id as a store key: a 64-bit integer or a non-empty string; 422 otherwise. A
+    whole float is its integer (JSON does not tell 7 from 7.0) where a double holds it
+    exactly; beyond 2**53 a float may be a rounded integer, so it is refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        value = int(value)
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, str))
@@ -108,13 +113,11 @@ def number(value: Any, field: str, redact: Redactor) -> float:
             f"{field}: expected a number or null, got {redact(value)}",
             field,
         )
-    try:
-        converted = float(value)
-    except OverflowError:
-        converted = math.inf
-    if not math.isfinite(converted):
-        raise ApiError(422, "invalid_field", f"{field}: out of a double's range", field)
-    return converted
+    # Compared exactly (an integer as an integer): a bound a client's schema validator
+    # and this check read the same way, where the largest double is not.
+    if abs(value) > (NUMBER_BOUND if isinstance(value, int) else float(NUMBER_BOUND)):
+        raise ApiError(422, "invalid_field", f"{field}: numbers are limited to ±1e300", field)
+    return float(value)
 
 
 def expect_object(body: Any, where: str = "") -> dict[str, Any]:

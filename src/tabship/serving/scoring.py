@@ -51,7 +51,7 @@ def parse_item(obj: Any, entity: str, redact: Redactor, where: str) -> Item:
     if entity in obj and len(obj) == 1:
         return Item(where, identifier(obj[entity], where + entity, redact), obj[entity], None)
     raw_id = obj.get(entity)
-    if raw_id is not None:
+    if entity in obj:  # optional beside values, but an id when present
         identifier(raw_id, where + entity, redact)
     return Item(where, None, raw_id, obj)
 

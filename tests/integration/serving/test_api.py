@@ -253,14 +253,14 @@ def test_health_readiness_and_metrics(
 def test_openapi_documents_every_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for route in (
-        PREDICT.replace(NAME, "{name}"),
-        "/v1/features/{use_case}/{entity_id}",
+        PREDICT,
+        f"/v1/features/{NAME}/{{entity_id}}",
         "/v1/admin/reload",
         "/readyz",
     ):
         assert route in paths
-    params = paths["/v1/models/{name}/versions/{version}/predict"]["post"]["parameters"]
-    assert [p["name"] for p in params] == ["name", "version"]
+    params = paths[f"/v1/models/{NAME}/versions/{{version}}/predict"]["post"]["parameters"]
+    assert [p["name"] for p in params] == ["version"]
 
 
 def test_docs_pages_load_their_assets_from_the_service_not_a_cdn(client: TestClient) -> None:

@@ -1,7 +1,7 @@
 """Routes shaped exactly as a client asked (``serving.routes`` in a declaration), served
 by the same scorer as the generic routes: field names are translated on the way in and
-out, errors name the client's fields. ``?version=N``, ``?alias=A`` and ``?version=all``
-reach any loaded version with the client's own body."""
+out, errors name the client's fields. ``?version=2``, ``?version=challenger`` (an alias)
+and ``?version=all`` reach any loaded version with the client's own body."""
 
 from __future__ import annotations
 
@@ -24,17 +24,10 @@ _QUERY = [
         "name": "version",
         "in": "query",
         "required": False,
-        "schema": {"type": "string", "pattern": "^([0-9]+|all)$"},
-        "description": "A loaded version answers instead of the champion; 'all': every "
-        "loaded version answers, one entry each.",
-    },
-    {
-        "name": "alias",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "The version this alias names answers (champion, challenger, ...).",
-    },
+        "schema": {"type": "string", "minLength": 1},
+        "description": "Who answers instead of the champion: a loaded version's number, an "
+        "alias (challenger, ...), or 'all' (every loaded version, one entry each).",
+    }
 ]
 
 
@@ -71,22 +64,19 @@ def _body_schema(route: RouteSpec) -> dict[str, Any]:
 
 
 def _choice(request: Request) -> tuple[str, str]:
-    """(by, ref) from the query: the policy, a version, every version, or an alias."""
+    """(by, ref) from ``?version=``: the policy, a number, an alias, or every version."""
     query = request.query_params
     for key in query:
-        if key not in {"version", "alias"}:
+        if key != "version":
             raise ApiError(
                 422, "unknown_field", f"{short(key)}: unknown query parameter", short(key)
             )
-    if "version" in query and "alias" in query:
-        raise ApiError(
-            422, "invalid_field", "version: give a version or an alias, not both", "version"
-        )
-    if "version" in query:
-        return ("all", "") if query["version"] == "all" else ("version", query["version"])
-    if "alias" in query:
-        return "alias", query["alias"]
-    return "default", ""
+    wanted = query.get("version")
+    if wanted is None:
+        return "default", ""
+    if wanted == "all":
+        return "all", ""
+    return ("version", wanted) if wanted.isdigit() else ("alias", wanted)
 
 
 def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
@@ -116,11 +106,14 @@ def _handler(model: str, route: RouteSpec) -> Callable[[Request], Awaitable[Resp
                 raise ApiError(422, "missing_field", f"{field}: field required", field)
         renamed: dict[str, Any] = {route.rename.get(str(k)) or str(k): v for k, v in body.items()}
         view = model_view(svc, model)
-        targets = (
-            [target(svc, view, "version", v) for v in sorted(view.versions, key=int)]
-            if by == "all"
-            else [target(svc, view, by, ref)]
-        )
+        try:
+            targets = (
+                [target(svc, view, "version", v) for v in sorted(view.versions, key=int)]
+                if by == "all"
+                else [target(svc, view, by, ref)]
+            )
+        except ApiError as exc:  # named by the client's own parameter
+            raise ApiError(exc.status, exc.code, exc.message, "version", exc.model) from exc
         results = []
         for chosen in targets:
             try:
