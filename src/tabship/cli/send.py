@@ -22,6 +22,12 @@ def send_cmd(
     path: Annotated[
         str | None, typer.Option(help="Route (default /v1/models/<use case>/predict).")
     ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            help="X-API-Key to send, where the service closes predictions to callers without a key."
+        ),
+    ] = None,
 ) -> None:
     """Send each row as a JSON payload, the way a client would."""
     from tabship.serving.send import rows, send
@@ -31,7 +37,8 @@ def send_cmd(
     target = url.rstrip("/") + (path or f"/v1/models/{usecase.name}/predict")
     with progress() as bar:
         task = bar.add_task(f"POST {target}", total=len(bodies))
-        summary = send(target, iter(bodies), on_row=lambda: bar.advance(task))
+        headers = {"x-api-key": api_key} if api_key else None
+        summary = send(target, iter(bodies), headers=headers, on_row=lambda: bar.advance(task))
     for line in summary.lines():
         console.print(line, highlight=False)
     if summary.answered < summary.sent:
