@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import anyio.to_thread
 import orjson
 
+from tabship.serving.errors import ApiError
 from tabship.stores.online.base import OnlineStore
 
 
@@ -21,6 +22,23 @@ class FeatureSource(Protocol):
     async def fetch(self, use_case: str, keys: list[str]) -> Rows: ...
 
     async def close(self) -> None: ...
+
+
+async def fetch_rows(
+    source: FeatureSource, use_case: str, keys: list[str], advice: str = "retry"
+) -> Rows:
+    """Rows from a feature source; a 503 naming the store when it cannot be read."""
+    try:
+        return await source.fetch(use_case, keys)
+    except ApiError:
+        raise
+    except Exception as exc:  # the store's client raises its own types (redis, httpx, ...)
+        raise ApiError(
+            503,
+            "feature_store_unavailable",
+            f"the online store of {use_case} cannot be read ({type(exc).__name__}); {advice}",
+            model=use_case,
+        ) from exc
 
 
 class LocalFeatures:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tabship.serving.errors import ApiError, Redactor, short
-from tabship.serving.lookup import FeatureSource
+from tabship.serving.lookup import FeatureSource, fetch_rows
 from tabship.serving.metrics import Metrics
 from tabship.serving.pool import CHAMPION, ModelView, Served
 from tabship.serving.predlog import Entry, PredictionLog
@@ -191,18 +191,9 @@ class Scorer:
             raise ApiError(
                 503, "no_feature_source", "this service has no feature source", model=view.name
             )
-        try:
-            found = await self.features.fetch(view.name, keys)
-        except ApiError:
-            raise
-        except Exception as exc:  # the store's client raises its own types (redis, httpx, ...)
-            raise ApiError(
-                503,
-                "feature_store_unavailable",
-                f"the online store of {view.name} cannot be read ({type(exc).__name__}); "
-                "send the features in the payload, or retry",
-                model=view.name,
-            ) from exc
+        found = await fetch_rows(
+            self.features, view.name, keys, "send the features in the payload, or retry"
+        )
         missing = [k for k, row in zip(keys, found.rows, strict=True) if row is None]
         if missing:
             shown = ", ".join(self.redact(k) for k in missing[:10])

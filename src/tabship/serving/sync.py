@@ -141,8 +141,9 @@ def watch(settings: Settings, interval: float) -> None:
             sync_once(settings, registry)
             repo.mark_synced(generation, answered=asked)
         except Exception as exc:
-            _log.exception("registry sync failed")
-            repo.mark_synced(generation, describe_failure(exc), asked)
+            why = describe_failure(exc)  # the message only: a traceback may hold the URI
+            _log.error("registry sync failed", extra={"why": why})
+            repo.mark_synced(generation, why, asked)
         wake.wait(interval)
         wake.clear()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -138,84 +137,6 @@ def test_models_routes_describe_versions_aliases_policy_and_records(client: Test
     assert "roc_auc" in versions["1"]["metrics"]
     assert versions["1"]["onnx"]["max_abs_diff"] <= 1e-5
     assert model["traffic"]["mode"] == "none"
-
-
-JSON = {"content-type": "application/json"}
-
-
-@pytest.mark.parametrize(
-    ("path", "body", "headers", "status", "code", "field"),
-    [
-        (
-            PREDICT,
-            b"id=1",
-            {"content-type": "application/x-www-form-urlencoded"},
-            415,
-            "unsupported_media_type",
-            "body",
-        ),
-        (PREDICT, b"{not json", JSON, 415, "invalid_json", "body"),
-        (PREDICT, b'{"id": true}', JSON, 422, "invalid_field", "id"),
-        (PREDICT, b'{"id": 1.5}', JSON, 422, "invalid_field", "id"),
-        (PREDICT, b'{"age": 40}', JSON, 422, "missing_field", "nb_previous_loans"),
-        (
-            PREDICT,
-            json.dumps({**dict.fromkeys(FEATURES, 1), "income": 9}).encode(),
-            JSON,
-            422,
-            "unknown_field",
-            "income",
-        ),
-        (
-            PREDICT,
-            json.dumps({**dict.fromkeys(FEATURES, 1), "age": "forty"}).encode(),
-            JSON,
-            422,
-            "invalid_field",
-            "age",
-        ),
-        (PREDICT, b'{"instances": []}', JSON, 422, "invalid_field", "instances"),
-        (
-            PREDICT,
-            json.dumps({"instances": [{"id": 1}] * 101}).encode(),
-            JSON,
-            422,
-            "batch_too_large",
-            "instances",
-        ),
-        (PREDICT, b'{"id": 999999999}', JSON, 404, "unknown_entity", "id"),
-        ("/v1/models/nope/predict", b'{"id": 1}', JSON, 404, "unknown_model", "name"),
-        (
-            f"/v1/models/{NAME}/versions/9/predict",
-            b'{"id": 1}',
-            JSON,
-            404,
-            "unknown_version",
-            "version",
-        ),
-        (
-            f"/v1/models/{NAME}/aliases/gold/predict",
-            b'{"id": 1}',
-            JSON,
-            404,
-            "unknown_alias",
-            "alias",
-        ),
-    ],
-)
-def test_errors_name_the_problem(
-    client: TestClient,
-    path: str,
-    body: bytes,
-    headers: dict[str, str],
-    status: int,
-    code: str,
-    field: str | None,
-) -> None:
-    got = client.post(path, content=body, headers=headers)
-    assert got.status_code == status, got.text
-    assert got.json()["error"]["code"] == code
-    assert got.json()["error"]["field"] == field
 
 
 def test_hidden_input_values_never_appear_in_errors(

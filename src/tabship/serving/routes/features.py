@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tabship.serving.errors import ApiError
-from tabship.serving.lookup import Rows
+from tabship.serving.lookup import Rows, fetch_rows
 from tabship.serving.request import expect_object, identifier, parse_json, refuse_unknown
 from tabship.serving.services import Services
 from tabship.usecase import UseCase
@@ -31,18 +31,8 @@ def _usecase(svc: Services, name: str) -> UseCase:
 
 
 async def _fetch(svc: Services, use_case: str, keys: list[str]) -> Rows:
-    """Rows from the online store; 503 when it cannot be read."""
     assert svc.features is not None
-    try:
-        return await svc.features.fetch(use_case, keys)
-    except ApiError:
-        raise
-    except Exception as exc:  # the store's client raises its own types (redis, httpx, ...)
-        raise ApiError(
-            503,
-            "feature_store_unavailable",
-            f"the online store of {use_case} cannot be read ({type(exc).__name__}); retry",
-        ) from exc
+    return await fetch_rows(svc.features, use_case, keys)
 
 
 def _shape(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
