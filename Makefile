@@ -55,9 +55,10 @@ docs-house-prices: venv ## house_prices on the real files (TABSHIP_DATA), full s
 	cat docs/house_prices-intro.md docs/house_prices/report/report.md > docs/house_prices.md
 	sed -i 's#(evaluation.png)#(house_prices/report/evaluation.png)#' docs/house_prices.md
 
-lint: venv ## ruff lint and format check
+lint: venv ## ruff lint and format check, layer contracts (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: venv ## mypy
 	$(BIN)/mypy

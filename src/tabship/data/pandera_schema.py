@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from tabship.data.contract import ColumnSpec, ContractSpec, CrossRule
+from tabship.usecase.contract import ColumnSpec, ContractSpec, CrossRule
 
 _DTYPES = {
     "int64": "Int64",

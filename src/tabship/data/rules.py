@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tabship.data.contract import ColumnSpec, Comparison, ContractSpec, DateBound
 from tabship.data.file_stats import ColumnStats
 from tabship.errors import ContractError
+from tabship.usecase.contract import ColumnSpec, Comparison, ContractSpec, DateBound
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from tabship.training.spec import LOWER_IS_BETTER, GateSpec
+from tabship.usecase.training import LOWER_IS_BETTER, GateSpec
 
 
 def _better(metric: str, value: float, than: float) -> bool:

@@ -20,9 +20,9 @@ from fastapi.openapi.utils import get_openapi
 from tabship.serving.access import HEADER
 from tabship.serving.request import INT64, NUMBER_BOUND
 from tabship.serving.services import Services
-from tabship.serving.spec import RouteSpec
 from tabship.settings import Scope
 from tabship.usecase import UseCase
+from tabship.usecase.serving import RouteSpec
 
 Operation = dict[str, Any]
 _WHY = {

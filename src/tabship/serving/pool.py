@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from tabship.runtime.base import Runtime, deviation
 from tabship.serving.repository import ONNX_FILE, ModelState, Repository, now
-from tabship.serving.runtime.base import Runtime, deviation
-from tabship.serving.spec import ServingSpec
+from tabship.usecase.serving import ServingSpec
 
 CHAMPION = "champion"
 _log = logging.getLogger("tabship.pool")
@@ -104,12 +104,12 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
     classifier = meta.get("task") == "classification"
     runtime: Runtime
     if meta.get("runtime") == "onnx" and (folder / ONNX_FILE).is_file():
-        from tabship.serving.runtime.onnx import OnnxRuntime
+        from tabship.runtime.onnx import OnnxRuntime
 
         runtime = OnnxRuntime(folder / ONNX_FILE, classifier)
         tolerance = float(meta["onnx"]["tolerance"])
     else:
-        from tabship.serving.runtime.native import NativeRuntime
+        from tabship.runtime.native import NativeRuntime
 
         runtime = NativeRuntime(folder / "native", list(meta["features"]), classifier)
         tolerance = 1e-9

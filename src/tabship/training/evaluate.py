@@ -17,8 +17,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from tabship.training.spec import CostSpec
 from tabship.training.threshold import expected_cost
+from tabship.usecase.training import CostSpec
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabship.serving.runtime.base import deviation
-from tabship.serving.runtime.onnx import INPUT_NAME, OnnxRuntime
+from tabship.runtime.base import deviation
+from tabship.runtime.onnx import INPUT_NAME, OnnxRuntime
 
 PARITY_TOLERANCE = 1e-5
 _log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import RobustScaler, StandardScaler
 
-from tabship.training.spec import Family, Task
+from tabship.usecase.training import Family, Task
 
 
 def suggest(trial: optuna.Trial, family: Family) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, TimeSeriesSplit
 
 from tabship.training import pipeline
-from tabship.training.spec import LOWER_IS_BETTER, Family, TrainingSpec
+from tabship.usecase.training import LOWER_IS_BETTER, Family, TrainingSpec
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "average_precision": lambda y, p: float(average_precision_score(y, p)),

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 
 from tabship.errors import TabshipError
-from tabship.training.spec import SplitSpec
+from tabship.usecase.training import SplitSpec
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tabship.training.spec import CostSpec
+from tabship.usecase.training import CostSpec
 
 
 @dataclass(frozen=True)

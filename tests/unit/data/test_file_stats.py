@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tabship.data.contract import ColumnSpec, ContractSpec
 from tabship.data.file_stats import ColumnStats, parquet_stats
 from tabship.data.rules import apply_contract
+from tabship.usecase.contract import ColumnSpec, ContractSpec
 
 TODAY = dt.date(2021, 10, 1)
 SPEC = ContractSpec(

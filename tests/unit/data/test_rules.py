@@ -8,9 +8,9 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from tabship.data.contract import ColumnSpec, ContractSpec, CrossRule
 from tabship.data.rules import Duplicates, apply_contract, duplicated_values
 from tabship.errors import ContractError
+from tabship.usecase.contract import ColumnSpec, ContractSpec, CrossRule
 
 TODAY = dt.date(2021, 10, 1)
 SPEC = ContractSpec(

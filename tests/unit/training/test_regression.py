@@ -12,7 +12,7 @@ from sklearn.neighbors import KNeighborsRegressor
 
 from tabship.registry.gates import check
 from tabship.training.regression import by_band, diagnose, metrics
-from tabship.training.spec import GateSpec, SplitSpec, TrainingSpec
+from tabship.usecase.training import GateSpec, SplitSpec, TrainingSpec
 
 
 def _data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

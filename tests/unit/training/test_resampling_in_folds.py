@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from tabship.training import pipeline
 from tabship.training.search import folds, out_of_fold
-from tabship.training.spec import SplitSpec, TrainingSpec
+from tabship.usecase.training import SplitSpec, TrainingSpec
 
 
 class Recorder(ClassifierMixin, BaseEstimator):  # type: ignore[misc]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tabship.training.spec import CostSpec, SplitSpec
 from tabship.training.split import holdout
 from tabship.training.threshold import choose, expected_cost
+from tabship.usecase.training import CostSpec, SplitSpec
 
 
 def _frame(n: int = 2_000) -> pd.DataFrame:

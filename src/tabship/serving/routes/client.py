@@ -17,7 +17,7 @@ from tabship.serving.logs import request_id
 from tabship.serving.request import expect_object, parse_json
 from tabship.serving.routes.predict import model_view, target
 from tabship.serving.services import Services
-from tabship.serving.spec import RouteSpec
+from tabship.usecase.serving import RouteSpec
 
 _QUERY = [
     {

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from tabship.usecase.base import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TrafficSpec(_Strict):
+class TrafficSpec(Strict):
     """How the default route shares requests between champion and another alias.
 
     ``shadow``: the champion answers; ``alias`` also scores a ``share`` of requests and
@@ -24,7 +22,7 @@ class TrafficSpec(_Strict):
     share: float = Field(0.1, ge=0, le=1)
 
 
-class RouteSpec(_Strict):
+class RouteSpec(Strict):
     """A route shaped exactly as a client asked, beside the generic ones.
 
     ``rename`` maps the client's field names to the use case's columns (``{"id": "ids"}``);
@@ -43,7 +41,7 @@ class RouteSpec(_Strict):
     response: list[str] = Field(default_factory=lambda: ["prediction"])
 
 
-class ServingSpec(_Strict):
+class ServingSpec(Strict):
     payload: list[str] | None = Field(
         None,
         description="Fields a JSON payload carries (default: the model's features). Columns "

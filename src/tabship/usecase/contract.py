@@ -10,20 +10,17 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from tabship.errors import UseCaseError
+from tabship.usecase.base import Strict
 
 ColumnType = Literal["int64", "float64", "string", "date", "bool"]
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
 DateBound = dt.date | Literal["today"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnSpec(_Strict):
+class ColumnSpec(Strict):
     """One raw column: its type and the values it may take."""
 
     type: ColumnType
@@ -46,7 +43,7 @@ class ColumnSpec(_Strict):
         return self
 
 
-class CrossRule(_Strict):
+class CrossRule(Strict):
     """A rule between two columns of the same row, e.g. born before the loan."""
 
     name: str
@@ -55,7 +52,7 @@ class CrossRule(_Strict):
     right: str
 
 
-class ContractSpec(_Strict):
+class ContractSpec(Strict):
     """What the raw table must look like."""
 
     columns: dict[str, ColumnSpec] = Field(min_length=1)

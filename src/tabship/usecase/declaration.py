@@ -16,21 +16,18 @@ from types import ModuleType
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from tabship.data.contract import ContractSpec
 from tabship.errors import UseCaseError
-from tabship.serving.spec import ServingSpec
-from tabship.training.spec import TrainingSpec
+from tabship.usecase.base import Strict
+from tabship.usecase.contract import ContractSpec
+from tabship.usecase.serving import ServingSpec
+from tabship.usecase.training import TrainingSpec
 
 DECLARATION = "usecase.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SourceSpec(_Strict):
+class SourceSpec(Strict):
     """Where raw rows come from."""
 
     pattern: str = Field("*.parquet", description="Glob of source files inside a data folder.")
@@ -51,7 +48,7 @@ class SourceSpec(_Strict):
     )
 
 
-class EnrichSpec(_Strict):
+class EnrichSpec(Strict):
     """Reference data joined by a key on the backend, at build and at serving time (zipcode
     demographics, say): a client never sends these columns, the service adds them."""
 
@@ -61,7 +58,7 @@ class EnrichSpec(_Strict):
     columns: list[str] = Field(min_length=1, description="Numeric columns it brings.")
 
 
-class FeatureViewSpec(_Strict):
+class FeatureViewSpec(Strict):
     """The feature definitions: a function from the validated raw table to features."""
 
     definitions: str | None = Field(
@@ -72,7 +69,7 @@ class FeatureViewSpec(_Strict):
     features: list[str] = Field(min_length=1, description="Feature columns, in model order.")
 
 
-class UseCase(_Strict):
+class UseCase(Strict):
     """A validated declaration plus the folder it came from."""
 
     name: str

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from tabship.usecase.base import Strict
 
 Task = Literal["classification", "regression"]
 Family = Literal["random_forest", "lightgbm", "logistic_regression", "knn"]
@@ -14,11 +16,7 @@ REGRESSION_METRICS: tuple[Metric, ...] = ("rmse", "mae")
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "brier", "cost_per_row"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SplitSpec(_Strict):
+class SplitSpec(Strict):
     """Hold-out split: by group (no entity on both sides) or by time (test is the latest)."""
 
     by: Literal["group", "time"] = "group"
@@ -26,14 +24,14 @@ class SplitSpec(_Strict):
     test_size: float = Field(0.25, gt=0, lt=1)
 
 
-class CostSpec(_Strict):
+class CostSpec(Strict):
     """What a wrong decision costs, in the business's units: picks the threshold."""
 
     false_negative: float = Field(5.0, gt=0, description="Cost of accepting a defaulter.")
     false_positive: float = Field(1.0, gt=0, description="Cost of refusing a good client.")
 
 
-class GateSpec(_Strict):
+class GateSpec(Strict):
     """Checks a new version must pass before a person may approve it without --override."""
 
     min_metrics: dict[str, float] = Field(default_factory=dict)
@@ -43,7 +41,7 @@ class GateSpec(_Strict):
     max_latency_ms: float | None = None
 
 
-class TrainingSpec(_Strict):
+class TrainingSpec(Strict):
     task: Task = "classification"
     split: SplitSpec
     families: list[Family] = Field(default_factory=lambda: list(DEFAULT_FAMILIES))
