@@ -17,6 +17,7 @@ import typer
 
 from tabship.cli.context import console, get
 from tabship.errors import TabshipError
+from tabship.registry import vocabulary as vocab
 from tabship.settings import Settings
 from tabship.usecase import UseCase
 
@@ -55,7 +56,7 @@ def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     finally:
         store.close()
     state = Repository(settings.serving_dir).read_state(use_case)
-    if not keys or state is None or "champion" not in state.aliases:
+    if not keys or state is None or vocab.CHAMPION not in state.aliases:
         raise TabshipError(f"nothing to serve for {use_case}: no features or no champion")
     declared = usecase.contract.columns.get(entity)
     numeric = declared is not None and declared.type == "int64"
@@ -63,7 +64,7 @@ def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     body = shlex.quote(json.dumps({entity: key}))
     base = f"http://127.0.0.1:{port}"
     post = f"curl -s -X POST -H 'Content-Type: application/json' -d {body}"
-    version = state.aliases["champion"]
+    version = state.aliases[vocab.CHAMPION]
     lines = [
         f"curl -s {base}/v1/features/{use_case}/{keys[0]}",
         f"{post} {base}/v1/models/{use_case}/predict",
@@ -112,7 +113,7 @@ def demo_cmd(
     _run(settings, "train", use_case, "--trials", str(trials))
     _run(settings, "models", "list", use_case)
     reason = "demo: reviewed the evaluation report"
-    _run(settings, "models", "approve", use_case, "challenger", "--by", by, "--reason", reason)
+    _run(settings, "models", "approve", use_case, vocab.CHALLENGER, "--by", by, "--reason", reason)
     _run(settings, "models", "list", use_case)
     console.print("\n[bold]Try these once the server is up:[/bold]")
     for line in curl_examples(settings, usecase, port):

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tabship.cli.context import console, get
+from tabship.registry import vocabulary as vocab
 from tabship.settings import Settings
 
 app = typer.Typer(
@@ -113,14 +114,11 @@ def list_cmd(
         )
         for mv in registry.versions(model):
             tags = mv.tags
-            gates = (
-                "passed"
-                if tags.get("gates.passed") == "true"
-                else f"FAILED: {tags.get('gates.failed', '?')}"
-            )
-            approval = tags.get("approval.status", "")
-            if approval in ("approved", "rejected"):
-                approval += f" by {tags.get('approval.by')} ({tags.get('approval.reason')})"
+            gates = "passed" if vocab.gates_passed(tags) else f"FAILED: {vocab.gates_failed(tags)}"
+            approval = vocab.status_of(tags)
+            if approval in (vocab.APPROVED, vocab.REJECTED):
+                decided = vocab.approval_of(tags)
+                approval += f" by {decided.get('by')} ({decided.get('reason')})"
             table.add_row(
                 str(mv.version),
                 ", ".join(by_version.get(str(mv.version), [])),
@@ -139,8 +137,9 @@ def list_cmd(
 
 def _metrics(tags: dict[str, str]) -> str:
     """The headline test metrics of a version, whatever its task."""
-    shown = ("pr_auc", "roc_auc") if "metric.pr_auc" in tags else ("rmse", "mae", "r2")
-    values = {m: float(tags[f"metric.{m}"]) for m in shown if f"metric.{m}" in tags}
+    metrics = vocab.metrics_of(tags)
+    shown = ("pr_auc", "roc_auc") if "pr_auc" in metrics else ("rmse", "mae", "r2")
+    values = {m: metrics[m] for m in shown if m in metrics}
     return ", ".join(
         f"{m} {v:,.0f}" if abs(v) >= 1000 else f"{m} {v:.4f}" for m, v in values.items()
     )

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from tabship.cli.context import console, get, progress
 from tabship.errors import TabshipError
+from tabship.registry import vocabulary as vocab
 
 app = typer.Typer()
 
@@ -105,6 +106,7 @@ def _train_once(
     )
     publish(c.settings, None)
     console.print(
-        f"version {result.version} is now 'challenger' and {verdict}. To make it champion:\n"
+        f"version {result.version} is now '{vocab.CHALLENGER}' and {verdict}. "
+        "To make it champion:\n"
         f"  tabship models approve {result.model_name} {result.version} --by NAME --reason TEXT"
     )

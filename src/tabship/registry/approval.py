@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from tabship.errors import TabshipError
-from tabship.registry.client import CHAMPION, Registry
+from tabship.registry import vocabulary as vocab
+from tabship.registry.client import Registry
 
 
 class ApprovalError(TabshipError):
@@ -33,7 +34,7 @@ def _decide(
     if not reason.strip():
         raise ApprovalError(f"{action} needs a reason (--reason)")
     mv = registry.resolve(name, version)
-    champion = registry.alias(name, CHAMPION)
+    champion = registry.alias(name, vocab.CHAMPION)
     return Decision(
         action=action,
         model=name,
@@ -53,13 +54,13 @@ def approve(
     decision = _decide(registry, "approve", name, version, by, reason, override)
     version = decision.version
     tags = registry.version(name, version).tags
-    if tags.get("approval.status") == "rejected" and not override:
+    if vocab.status_of(tags) == vocab.REJECTED and not override:
         raise ApprovalError(
-            f"{name} version {version} was rejected by {tags.get('approval.by')}; "
+            f"{name} version {version} was rejected by {vocab.approval_of(tags).get('by')}; "
             "approve with --override to reverse that"
         )
-    if tags.get("gates.passed") != "true" and not override:
-        failed = tags.get("gates.failed", "unknown gates")
+    if not vocab.gates_passed(tags) and not override:
+        failed = vocab.gates_failed(tags)
         raise ApprovalError(
             f"{name} version {version} failed its gates ({failed}); "
             "approve with --override to take responsibility"
@@ -67,16 +68,10 @@ def approve(
     registry.tag_version(
         name,
         version,
-        {
-            "approval.status": "approved",
-            "approval.by": decision.by,
-            "approval.at": decision.at,
-            "approval.reason": decision.reason,
-            "approval.override": str(override).lower(),
-        },
+        vocab.decision_tags(vocab.APPROVED, decision.by, decision.at, decision.reason, override),
     )
     registry.append_history(name, asdict(decision))
-    registry.set_alias(name, CHAMPION, version)  # last: the step that makes it live
+    registry.set_alias(name, vocab.CHAMPION, version)  # last: the step that makes it live
     return decision
 
 
@@ -87,12 +82,7 @@ def reject(registry: Registry, name: str, version: str, by: str, reason: str) ->
     registry.tag_version(
         name,
         version,
-        {
-            "approval.status": "rejected",
-            "approval.by": decision.by,
-            "approval.at": decision.at,
-            "approval.reason": decision.reason,
-        },
+        vocab.decision_tags(vocab.REJECTED, decision.by, decision.at, decision.reason),
     )
     registry.append_history(name, asdict(decision))
     return decision

@@ -12,10 +12,9 @@ import logging
 from typing import Any
 
 from tabship.errors import StoreError
+from tabship.registry.vocabulary import HISTORY
 from tabship.settings import Settings
 
-CHAMPION, CHALLENGER = "champion", "challenger"
-HISTORY_TAG = "approval.history"
 _HISTORY_CHARS = 4000
 
 
@@ -93,7 +92,7 @@ class Registry:
 
     def history(self, name: str) -> list[dict[str, Any]]:
         model = self.client.get_registered_model(name)
-        raw = model.tags.get(HISTORY_TAG)
+        raw = model.tags.get(HISTORY)
         return list(json.loads(raw)) if raw else []
 
     def append_history(self, name: str, event: dict[str, Any]) -> None:
@@ -102,4 +101,4 @@ class Registry:
         while len(text) > _HISTORY_CHARS and len(events) > 1:  # MLflow caps tag values
             events = events[1:]
             text = json.dumps(events)
-        self.client.set_registered_model_tag(name, HISTORY_TAG, text)
+        self.client.set_registered_model_tag(name, HISTORY, text)

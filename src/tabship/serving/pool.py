@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from tabship.registry import vocabulary as vocab
 from tabship.runtime.base import Runtime, deviation
 from tabship.serving.repository import ONNX_FILE, ModelState, Repository, now
 from tabship.usecase.serving import ServingSpec
 
-CHAMPION = "champion"
 _log = logging.getLogger("tabship.pool")
 
 
@@ -145,7 +145,9 @@ class Pool:
         if not models:
             return False, "no model in the repository (train, approve, then sync)"
         waiting = [
-            m for m in models if m not in self.views or self.views[m].by_alias(CHAMPION) is None
+            m
+            for m in models
+            if m not in self.views or self.views[m].by_alias(vocab.CHAMPION) is None
         ]
         if waiting:
             return False, f"no champion loaded for: {', '.join(waiting)}"

@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from tabship.registry import vocabulary as vocab
 from tabship.serving.errors import ApiError, Redactor, short
 from tabship.serving.lookup import FeatureSource, fetch_rows
 from tabship.serving.metrics import Metrics
-from tabship.serving.pool import CHAMPION, ModelView, Served
+from tabship.serving.pool import ModelView, Served
 from tabship.serving.predlog import Entry, PredictionLog
 from tabship.serving.request import identifier, number, refuse_unknown
+from tabship.usecase.serving import TrafficSpec
 
 
 @dataclass
@@ -144,6 +146,11 @@ def parse_body(body: Any, view: ModelView, redact: Redactor) -> tuple[list[Item]
     return [parse_item(body, view.entity, redact, "")], False
 
 
+def _other(traffic: TrafficSpec) -> str:
+    """The alias a traffic policy shares requests with."""
+    return traffic.alias or vocab.CHALLENGER
+
+
 def _bucket(key: str) -> float:
     return zlib.crc32(key.encode()) / 2**32
 
@@ -157,7 +164,7 @@ class Scorer:
     def pick(self, view: ModelView, target: Target, item: Item) -> tuple[Served, str]:
         if target.served is not None:
             return target.served, target.alias or ""
-        champion = view.by_alias(CHAMPION)
+        champion = view.by_alias(vocab.CHAMPION)
         if champion is None:
             raise ApiError(
                 503,
@@ -167,11 +174,11 @@ class Scorer:
             )
         traffic = view.spec.traffic
         if traffic.mode == "canary" and traffic.share > 0:
-            other = view.by_alias(traffic.alias)
+            other = view.by_alias(_other(traffic))
             key = item.key or (None if item.raw_id is None else str(item.raw_id))
             if other is not None and key is not None and _bucket(key) < traffic.share:
-                return other, traffic.alias
-        return champion, CHAMPION
+                return other, _other(traffic)
+        return champion, vocab.CHAMPION
 
     async def _fill(
         self,
@@ -309,7 +316,7 @@ class Scorer:
             or random.random() >= traffic.share
         ):
             return
-        other = view.by_alias(traffic.alias)
+        other = view.by_alias(_other(traffic))
         if other is None:
             return
 
@@ -322,7 +329,7 @@ class Scorer:
             scores = other.runtime.score(np.array(values, dtype=other.runtime.dtype))
             seconds = time.perf_counter() - started
             for item, score in zip(items, scores, strict=True):
-                self._record(other, traffic.alias, item, float(score), seconds, request_id, True)
+                self._record(other, _other(traffic), item, float(score), seconds, request_id, True)
 
         asyncio.get_running_loop().call_soon(score_later)
 

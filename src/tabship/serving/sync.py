@@ -19,7 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tabship.registry.client import HISTORY_TAG, Registry, tracking_uri
+from tabship.registry import vocabulary as vocab
+from tabship.registry.client import Registry, tracking_uri
 from tabship.serving.logs import configure
 from tabship.serving.repository import (
     META,
@@ -77,10 +78,10 @@ def _sync_model(settings: Settings, registry: Registry, repo: Repository, name: 
                 reason = _download_bundle(settings, name, found, Path(tmp))
                 if not reason:
                     repo.install_bundle(name, number, Path(tmp) / BUNDLE_ARTIFACT)
-        tags = {k: v for k, v in found.tags.items() if k != HISTORY_TAG}
+        tags = vocab.version_tags(found.tags)
         versions[number] = VersionInfo(
             version=number,
-            status=tags.get("approval.status", "pending"),
+            status=vocab.status_of(tags),
             created_at=str(found.creation_timestamp),
             tags=tags,
             servable=not reason,

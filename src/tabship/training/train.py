@@ -23,7 +23,8 @@ import pandas as pd
 
 from tabship.data.enrich import Reference, table_name
 from tabship.errors import TabshipError, UseCaseError
-from tabship.registry.client import CHALLENGER, CHAMPION, Registry, artifact_root, tracking_uri
+from tabship.registry import vocabulary as vocab
+from tabship.registry.client import Registry, artifact_root, tracking_uri
 from tabship.registry.gates import GateResult, as_dicts, check
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, OfflineStore
@@ -164,16 +165,10 @@ def train(
     model_mb = len(pickle.dumps(model)) / 2**20
     latency = _latency_ms(model, split.test[features].iloc[:1], spec.task)
     registry = Registry(settings)
-    champion = registry.alias(usecase.name, CHAMPION) if usecase.name in registry.names() else None
-    champion_metrics = (
-        {
-            k.removeprefix("metric."): float(v)
-            for k, v in champion.tags.items()
-            if k.startswith("metric.")
-        }
-        if champion is not None
-        else None
+    champion = (
+        registry.alias(usecase.name, vocab.CHAMPION) if usecase.name in registry.names() else None
     )
+    champion_metrics = vocab.metrics_of(champion.tags) if champion is not None else None
     gates = check(spec.gates, judged.metrics, judged.baseline, champion_metrics, model_mb, latency)
     step("tracking and registering")
     return _track(
@@ -286,19 +281,18 @@ def _track(
         with contextlib.redirect_stderr(io.StringIO()):
             registered = mlflow.register_model(info.model_uri, usecase.name, tags={**tags})
     version_tags = {
-        **{f"metric.{k}": str(v) for k, v in judged.metrics.items()},
+        **vocab.metric_tags(judged.metrics),
         **({} if threshold is None else {"threshold": str(threshold)}),
         "task": spec.task,
         "features": json.dumps(usecase.feature_view.features),
         "gates": json.dumps(as_dicts(gates)),
-        "gates.passed": str(all(g.passed for g in gates)).lower(),
-        "gates.failed": "; ".join(g.name for g in gates if not g.passed),
+        **vocab.gate_tags(all(g.passed for g in gates), [g.name for g in gates if not g.passed]),
         "run_id": run.info.run_id,
-        "approval.status": "pending",
+        **vocab.pending(),
         "runtime": "onnx" if exported.usable else "native",
     }
     registry.tag_version(usecase.name, registered.version, version_tags)
-    registry.set_alias(usecase.name, CHALLENGER, registered.version)
+    registry.set_alias(usecase.name, vocab.CHALLENGER, registered.version)
     return TrainResult(
         run.info.run_id,
         usecase.name,

@@ -18,7 +18,9 @@ class TrafficSpec(Strict):
     """
 
     mode: Literal["none", "shadow", "canary"] = "none"
-    alias: str = "challenger"
+    alias: str | None = Field(
+        None, description="The other alias (default: the newest candidate, challenger)."
+    )
     share: float = Field(0.1, ge=0, le=1)
 
 

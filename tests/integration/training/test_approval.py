@@ -8,7 +8,8 @@ import pytest
 
 from tabship.errors import StoreError
 from tabship.registry.approval import ApprovalError, approve, reject
-from tabship.registry.client import CHALLENGER, CHAMPION, Registry
+from tabship.registry.client import Registry
+from tabship.registry.vocabulary import CHALLENGER, CHAMPION
 from tabship.settings import Settings
 from tabship.training.train import train
 from tabship.usecase import UseCase

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tabship.errors import StoreError, TabshipError
-from tabship.registry.client import CHALLENGER, Registry
+from tabship.registry.client import Registry
+from tabship.registry.vocabulary import CHALLENGER
 from tabship.settings import Settings
 from tabship.training.train import load_training_frame, train
 from tabship.usecase import UseCase

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from tabship.registry import vocabulary as vocab
 from tabship.serving.deps import ModelsDep, ServicesDep
 from tabship.serving.pool import ModelView, Served
 from tabship.serving.routes.predict import model_view
@@ -27,18 +28,12 @@ def _version(view: ModelView, served: Served) -> dict[str, Any]:
         "enrich": [{"name": e.name, "key": e.key, "version": e.version} for e in served.enrich],
         "threshold": served.threshold,
         "task": meta.get("task"),
-        "metrics": {
-            k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")
-        },
+        "metrics": vocab.metrics_of(tags),
         "approval": {
             "status": info.status if info else "unknown",
-            **{
-                k.removeprefix("approval."): v
-                for k, v in tags.items()
-                if k.startswith("approval.") and k != "approval.status"
-            },
+            **vocab.approval_of(tags),
         },
-        "gates_passed": tags.get("gates.passed"),
+        "gates_passed": vocab.gates_passed(tags) if tags else None,
         "lineage": {
             k: tags.get(k)
             for k in ("feature_table_version", "raw_data_version", "git_commit", "run_id")
