@@ -7,11 +7,14 @@ and ``champion`` (approved, serving) point at them. Only ``approval.approve`` mo
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 from typing import Any
 
 from tabship.errors import StoreError
+from tabship.registry import vocabulary as vocab
 from tabship.registry.vocabulary import HISTORY
 from tabship.settings import Settings
 
@@ -41,8 +44,23 @@ class Registry:
 
         # MLflow narrates database set-up at INFO; a command's output should be its own.
         logging.getLogger("mlflow").setLevel(logging.WARNING)
-        uri = tracking_uri(settings)
-        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        self.uri = tracking_uri(settings)
+        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def register(
+        self, name: str, model_uri: str, tags: dict[str, str], version_tags: dict[str, str]
+    ) -> str:
+        """Register a logged model as ``name``'s next version, tag it, and make it the
+        challenger; returns the version number."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.uri)
+        # MLflow announces the registration on stderr; the caller's summary says it once.
+        with contextlib.redirect_stderr(io.StringIO()):
+            registered = mlflow.register_model(model_uri, name, tags={**tags})
+        self.tag_version(name, registered.version, version_tags)
+        self.set_alias(name, vocab.CHALLENGER, registered.version)
+        return str(registered.version)
 
     def version(self, name: str, version: str | int) -> Any:
         from mlflow.exceptions import MlflowException

@@ -3,9 +3,7 @@ evaluate → track in MLflow → register as ``challenger`` with its gate result
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import logging
 import pickle
@@ -171,136 +169,179 @@ def train(
     champion_metrics = vocab.metrics_of(champion.tags) if champion is not None else None
     gates = check(spec.gates, judged.metrics, judged.baseline, champion_metrics, model_mb, latency)
     step("tracking and registering")
-    return _track(
-        usecase,
-        settings,
-        registry,
-        model,
-        split.test[features],
-        judged,
-        gates,
-        found,
-        version,
-        lineage,
-        model_mb,
-        latency,
+    candidate = Candidate(
+        model, split.test[features], judged, gates, found, version, lineage, model_mb, latency
     )
+    return _track(usecase, settings, registry, candidate)
 
 
-def _track(
-    usecase: UseCase,
-    settings: Settings,
-    registry: Registry,
-    model: Any,
-    x_test: pd.DataFrame,
-    judged: Judged,
-    gates: list[GateResult],
-    found: Any,
-    version: int,
-    lineage: dict[str, str],
-    model_mb: float,
-    latency: float,
-) -> TrainResult:
+@dataclass(frozen=True)
+class Candidate:
+    """A fitted model, judged and gated, with what its run records."""
+
+    model: Any
+    x_test: pd.DataFrame
+    judged: Judged
+    gates: list[GateResult]
+    found: Any
+    feature_version: int
+    lineage: dict[str, str]
+    model_mb: float
+    latency_ms: float
+
+
+def _track(usecase: UseCase, settings: Settings, registry: Registry, c: Candidate) -> TrainResult:
+    """Log the run (parameters, metrics, report, serving bundle, model) in MLflow, then
+    ask the registry to register it as the new challenger."""
     import mlflow
-    from mlflow.models import infer_signature
 
     # Two known warnings are noise here: models are pickled on purpose (skops cannot load
     # imblearn or LightGBM without trusted-type lists) and uv environments have no pip.
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-
     mlflow.set_tracking_uri(tracking_uri(settings))
-    experiment = mlflow.get_experiment_by_name(usecase.name)
-    root = artifact_root(settings)
-    experiment_id = (
-        experiment.experiment_id
-        if experiment is not None
-        else mlflow.create_experiment(
-            usecase.name,
-            artifact_location=None if root is None else f"{root}/{usecase.name}",
-        )
+    tags = _run_tags(usecase, c)
+    with (
+        mlflow.start_run(experiment_id=_experiment(usecase, settings)) as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        run_id = run.info.run_id
+        _log_run(usecase, c, tags)
+        text = c.judged.render(f"{usecase.name}: training run {run_id}", tags, c.gates, Path(tmp))
+        _log_report(text, c, Path(tmp))
+        exported = _log_bundle(usecase, settings, c, run_id, Path(tmp) / "serving")
+        model_uri = _log_model(usecase, c)
+    number = registry.register(
+        usecase.name, model_uri, tags, _version_tags(usecase, c, run_id, exported.usable)
     )
-    spec = usecase.training
-    assert spec is not None
-    threshold = judged.threshold
-    tags = {
-        "feature_table_version": str(version),
-        "raw_data_version": lineage.get("raw_version", ""),
-        "feature_code_version": lineage.get("code_version", ""),
+    return TrainResult(
+        run_id,
+        usecase.name,
+        number,
+        c.found.family,
+        c.judged.metrics,
+        c.judged.baseline,
+        c.gates,
+        text,
+        c.feature_version,
+    )
+
+
+def _experiment(usecase: UseCase, settings: Settings) -> str:
+    """The use case's MLflow experiment, created on its first run."""
+    import mlflow
+
+    experiment = mlflow.get_experiment_by_name(usecase.name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    root = artifact_root(settings)
+    location = None if root is None else f"{root}/{usecase.name}"
+    return str(mlflow.create_experiment(usecase.name, artifact_location=location))
+
+
+def _run_tags(usecase: UseCase, c: Candidate) -> dict[str, str]:
+    """The run's lineage: which data, which code, which family."""
+    return {
+        "feature_table_version": str(c.feature_version),
+        "raw_data_version": c.lineage.get("raw_version", ""),
+        "feature_code_version": c.lineage.get("code_version", ""),
         "git_commit": _git_commit(),
         "declaration_hash": _declaration_hash(usecase),
-        "family": found.family,
+        "family": c.found.family,
     }
-    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        mlflow.set_tags(tags)
-        mlflow.log_params(
-            {
-                "family": found.family,
-                **found.params,
-                **({} if threshold is None else {"threshold": threshold}),
-                "imbalance": spec.imbalance,
-                "seed": spec.seed,
-            }
-        )
-        mlflow.log_metrics({f"test_{k}": v for k, v in judged.metrics.items()})
-        mlflow.log_metrics({f"baseline_{k}": v for k, v in judged.baseline.items()})
-        mlflow.log_metrics(
-            {"cv_score": found.cv_score, "model_mb": model_mb, "latency_ms": latency}
-        )
-        folder = Path(tmp)
-        text = judged.render(f"{usecase.name}: training run {run.info.run_id}", tags, gates, folder)
-        (folder / "report.md").write_text(text)
-        (folder / "search_trials.json").write_text(json.dumps(found.trials, default=str, indent=1))
-        mlflow.log_artifacts(str(folder), artifact_path="report")
-        exported = write_bundle(
-            folder / "serving",
-            model,
-            x_test.iloc[:5000],
-            threshold,
-            {
-                "use_case": usecase.name,
-                "entity": usecase.entity,
-                "run_id": run.info.run_id,
-                **serving_inputs(usecase, settings, lineage),
-            },
-        )
-        mlflow.log_artifacts(str(folder / "serving"), artifact_path="serving")
-        mlflow.set_tag("runtime", "onnx" if exported.usable else "native")
-        if exported.max_abs_diff is not None:
-            mlflow.log_metric("onnx_max_abs_diff", exported.max_abs_diff)
-        example = x_test.iloc[:5]
-        warnings.filterwarnings("ignore", message="Saving scikit-learn models in the pickle")
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(example, predict(model, example, spec.task)),
-            input_example=example,
-            serialization_format="cloudpickle",
-            pip_requirements=["scikit-learn", "imbalanced-learn", "lightgbm", "cloudpickle"],
-        )
-        # MLflow announces the registration on stderr; the CLI's summary says it once.
-        with contextlib.redirect_stderr(io.StringIO()):
-            registered = mlflow.register_model(info.model_uri, usecase.name, tags={**tags})
-    version_tags = {
-        **vocab.metric_tags(judged.metrics),
+
+
+def _log_run(usecase: UseCase, c: Candidate, tags: dict[str, str]) -> None:
+    """Parameters and metrics of the run."""
+    import mlflow
+
+    spec = usecase.training
+    assert spec is not None
+    threshold = c.judged.threshold
+    mlflow.set_tags(tags)
+    mlflow.log_params(
+        {
+            "family": c.found.family,
+            **c.found.params,
+            **({} if threshold is None else {"threshold": threshold}),
+            "imbalance": spec.imbalance,
+            "seed": spec.seed,
+        }
+    )
+    mlflow.log_metrics({f"test_{k}": v for k, v in c.judged.metrics.items()})
+    mlflow.log_metrics({f"baseline_{k}": v for k, v in c.judged.baseline.items()})
+    mlflow.log_metrics(
+        {"cv_score": c.found.cv_score, "model_mb": c.model_mb, "latency_ms": c.latency_ms}
+    )
+
+
+def _log_report(text: str, c: Candidate, folder: Path) -> None:
+    """The evaluation report (with its plots, already in ``folder``) and the trials."""
+    import mlflow
+
+    (folder / "report.md").write_text(text)
+    (folder / "search_trials.json").write_text(json.dumps(c.found.trials, default=str, indent=1))
+    mlflow.log_artifacts(str(folder), artifact_path="report")
+
+
+def _log_bundle(
+    usecase: UseCase, settings: Settings, c: Candidate, run_id: str, folder: Path
+) -> Any:
+    """The serving bundle (ONNX graph where it matches the native model, check rows)."""
+    import mlflow
+
+    exported = write_bundle(
+        folder,
+        c.model,
+        c.x_test.iloc[:5000],
+        c.judged.threshold,
+        {
+            "use_case": usecase.name,
+            "entity": usecase.entity,
+            "run_id": run_id,
+            **serving_inputs(usecase, settings, c.lineage),
+        },
+    )
+    mlflow.log_artifacts(str(folder), artifact_path="serving")
+    mlflow.set_tag("runtime", "onnx" if exported.usable else "native")
+    if exported.max_abs_diff is not None:
+        mlflow.log_metric("onnx_max_abs_diff", exported.max_abs_diff)
+    return exported
+
+
+def _log_model(usecase: UseCase, c: Candidate) -> str:
+    """The native model, with its signature; returns its URI."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    spec = usecase.training
+    assert spec is not None
+    example = c.x_test.iloc[:5]
+    warnings.filterwarnings("ignore", message="Saving scikit-learn models in the pickle")
+    info = mlflow.sklearn.log_model(
+        c.model,
+        name="model",
+        signature=infer_signature(example, predict(c.model, example, spec.task)),
+        input_example=example,
+        serialization_format="cloudpickle",
+        pip_requirements=["scikit-learn", "imbalanced-learn", "lightgbm", "cloudpickle"],
+    )
+    return str(info.model_uri)
+
+
+def _version_tags(usecase: UseCase, c: Candidate, run_id: str, onnx: bool) -> dict[str, str]:
+    """What a version says of itself: metrics, threshold, gates, runtime, pending."""
+    spec = usecase.training
+    assert spec is not None
+    threshold = c.judged.threshold
+    failed = [g.name for g in c.gates if not g.passed]
+    return {
+        **vocab.metric_tags(c.judged.metrics),
         **({} if threshold is None else {"threshold": str(threshold)}),
         "task": spec.task,
         "features": json.dumps(usecase.feature_view.features),
-        "gates": json.dumps(as_dicts(gates)),
-        **vocab.gate_tags(all(g.passed for g in gates), [g.name for g in gates if not g.passed]),
-        "run_id": run.info.run_id,
+        "gates": json.dumps(as_dicts(c.gates)),
+        **vocab.gate_tags(not failed, failed),
+        "run_id": run_id,
         **vocab.pending(),
-        "runtime": "onnx" if exported.usable else "native",
+        "runtime": "onnx" if onnx else "native",
     }
-    registry.tag_version(usecase.name, registered.version, version_tags)
-    registry.set_alias(usecase.name, vocab.CHALLENGER, registered.version)
-    return TrainResult(
-        run.info.run_id,
-        usecase.name,
-        str(registered.version),
-        found.family,
-        judged.metrics,
-        judged.baseline,
-        gates,
-        text,
-        version,
-    )
