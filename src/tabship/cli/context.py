@@ -21,8 +21,9 @@ from rich.progress import (
 )
 
 from tabship.errors import TabshipError
+from tabship.pipeline import Pipeline
 from tabship.settings import Settings
-from tabship.usecase import UseCase, load_usecase
+from tabship.usecase import UseCase
 
 console = Console()
 console_err = Console(stderr=True)
@@ -30,10 +31,14 @@ console_err = Console(stderr=True)
 
 @dataclass
 class Context:
+    """What every command works with: the settings and the pipeline over them."""
+
     settings: Settings
+    pipeline: Pipeline
 
     def usecase(self, name: str) -> UseCase:
-        return load_usecase(name, self.settings.usecases)
+        """The declaration ``name``."""
+        return self.pipeline.usecase(name)
 
 
 def make_context(
@@ -51,7 +56,7 @@ def make_context(
         name += f" ({detail})" if detail else ""
         message = str(first["msg"]).removeprefix("Value error, ")
         raise TabshipError(f"settings: {name}: {message}") from exc
-    ctx.obj = Context(settings=settings)
+    ctx.obj = Context(settings=settings, pipeline=Pipeline(settings))
 
 
 def get(ctx: typer.Context) -> Context:

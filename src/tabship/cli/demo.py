@@ -1,7 +1,8 @@
 """``tabship demo``: the whole path on generated data, ending with the API serving it.
 
-Each step runs the same ``tabship`` command a user would type, and is echoed first, so
-the demo doubles as a walkthrough.
+Each step is echoed as the ``tabship`` command a user would type, then run in this
+process by that command's own function (over the pipeline facade), so the demo doubles
+as a walkthrough and prints what the commands print.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from tabship.cli.context import console, get
+from tabship.cli.data import generate_cmd
+from tabship.cli.features import build_cmd, get_cmd, materialize_cmd
+from tabship.cli.models import approve_cmd, list_cmd
+from tabship.cli.train import train_cmd
 from tabship.errors import TabshipError
 from tabship.registry import vocabulary as vocab
 from tabship.settings import Settings
@@ -24,12 +29,13 @@ from tabship.usecase import UseCase
 app = typer.Typer()
 
 
-def _run(settings: Settings, *args: str) -> None:
-    command = ["tabship", "--home", str(settings.home), *args]
-    console.print(f"[bold cyan]$ {shlex.join(command)}[/bold cyan]", highlight=False)
-    done = subprocess.run([sys.executable, "-m", *command], check=False)
-    if done.returncode != 0:
-        raise TabshipError(f"demo step failed (exit {done.returncode}): {shlex.join(command)}")
+def _run(
+    settings: Settings, shown: list[str], command: Callable[..., None], *args: Any, **kwargs: Any
+) -> None:
+    """Echo ``tabship <shown>``, then run ``command`` here with the same arguments."""
+    line = ["tabship", "--home", str(settings.home), *shown]
+    console.print(f"[bold cyan]$ {shlex.join(line)}[/bold cyan]", highlight=False)
+    command(*args, **kwargs)
 
 
 def _payload_example(settings: Settings, usecase: UseCase) -> dict[str, Any]:
@@ -106,15 +112,47 @@ def demo_cmd(
     else:
         data = settings.home / "data" / use_case
         args = ["--rows", str(rows), "--out", str(data), "--dirty", "0.001"]
-        _run(settings, "data", "generate", use_case, *args)
-    _run(settings, "features", "build", use_case, "--data", str(data))
-    _run(settings, "features", "materialize", use_case)
-    _run(settings, "features", "get", use_case, "--sample", "2")
-    _run(settings, "train", use_case, "--trials", str(trials))
-    _run(settings, "models", "list", use_case)
+        _run(
+            settings,
+            ["data", "generate", use_case, *args],
+            generate_cmd,
+            ctx,
+            use_case,
+            out=data,
+            rows=rows,
+            dirty=0.001,
+        )
+    _run(
+        settings,
+        ["features", "build", use_case, "--data", str(data)],
+        build_cmd,
+        ctx,
+        use_case,
+        data=data,
+    )
+    _run(settings, ["features", "materialize", use_case], materialize_cmd, ctx, use_case)
+    _run(settings, ["features", "get", use_case, "--sample", "2"], get_cmd, ctx, use_case, sample=2)
+    _run(
+        settings,
+        ["train", use_case, "--trials", str(trials)],
+        train_cmd,
+        ctx,
+        use_case,
+        trials=trials,
+    )
+    _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
     reason = "demo: reviewed the evaluation report"
-    _run(settings, "models", "approve", use_case, vocab.CHALLENGER, "--by", by, "--reason", reason)
-    _run(settings, "models", "list", use_case)
+    _run(
+        settings,
+        ["models", "approve", use_case, vocab.CHALLENGER, "--by", by, "--reason", reason],
+        approve_cmd,
+        ctx,
+        use_case,
+        vocab.CHALLENGER,
+        by=by,
+        reason=reason,
+    )
+    _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
     console.print("\n[bold]Try these once the server is up:[/bold]")
     for line in curl_examples(settings, usecase, port):
         console.print(f"  {line}", highlight=False, soft_wrap=True)

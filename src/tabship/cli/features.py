@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tabship.cli.context import Context, console, console_err, get, progress
-from tabship.data.generate import default_source, ensure_sample
-from tabship.data.sources import resolve_files
+from tabship.cli.context import console, console_err, get, progress
 from tabship.errors import StoreError
 from tabship.settings import EngineName, OnlineName
 from tabship.stores.online import open_online_store
-from tabship.usecase import UseCase
 
 if TYPE_CHECKING:
     from tabship.features.build import BuildResult
@@ -24,15 +21,6 @@ if TYPE_CHECKING:
 # --help` and `features get` stay fast.
 
 app = typer.Typer(help="Feature tables: offline (versioned) and online (latest per entity).")
-
-
-def _source_files(c: Context, usecase: UseCase, data: Path | None) -> list[Path]:
-    if data is not None:
-        return resolve_files(data, usecase.source.pattern)
-    folder = default_source(usecase, c.settings.data, c.settings.home)
-    if folder.is_relative_to(c.settings.home) and ensure_sample(usecase, folder):
-        console_err.print(f"no source data given: generated a sample in {folder}")
-    return resolve_files(folder, usecase.source.pattern)
 
 
 @app.command("build")
@@ -44,37 +32,25 @@ def build_cmd(
     max_invalid_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
 ) -> None:
     """Check the contract, quarantine bad rows, compute features, write a new version."""
-    from tabship.features.build import build_features
-    from tabship.features.engine import connect
-    from tabship.stores.offline import OfflineStore
+    pipeline = get(ctx).pipeline
+    files = pipeline.source_files(use_case, data, say=console_err.print)
+    with progress() as bar:
+        steps = bar.add_task("starting", total=None)
+        rows = bar.add_task("features written", total=None, visible=False)
 
-    c = get(ctx)
-    usecase = c.usecase(use_case)
-    files = _source_files(c, usecase, data)
-    share = max_invalid_share if max_invalid_share is not None else c.settings.max_invalid_share
-    eng = connect(c.settings, engine)
-    try:
-        with progress() as bar:
-            steps = bar.add_task("starting", total=None)
-            rows = bar.add_task("features written", total=None, visible=False)
+        def step(name: str) -> None:
+            bar.update(steps, description=name)
+            if name.startswith("computing"):
+                bar.update(rows, visible=True)
 
-            def step(name: str) -> None:
-                bar.update(steps, description=name)
-                if name.startswith("computing"):
-                    bar.update(rows, visible=True)
-
-            result = build_features(
-                usecase,
-                files,
-                eng,
-                OfflineStore(c.settings.offline_dir),
-                c.settings.reports_dir,
-                max_invalid_share=share,
-                step=step,
-                on_rows=lambda n: bar.advance(rows, n),
-            )
-    finally:
-        eng.close()
+        result = pipeline.build(
+            use_case,
+            files,
+            engine,
+            max_invalid_share,
+            step=step,
+            on_rows=lambda n: bar.advance(rows, n),
+        )
     _print_build(result)
 
 
@@ -109,34 +85,21 @@ def materialize_cmd(
     ] = False,
 ) -> None:
     """Make the latest feature row of every entity live in the online store."""
-    from tabship.stores.materialize import materialize
-    from tabship.stores.offline import OfflineStore
-
     c = get(ctx)
-    usecase = c.usecase(use_case)
-    store = open_online_store(c.settings, online)
-    try:
-        with progress() as bar:
-            task = bar.add_task(f"materialising into {store.name}", total=None)
-            result = materialize(
-                usecase,
-                OfflineStore(c.settings.offline_dir),
-                store,
-                c.settings,
-                version=version,
-                force=force,
-                on_rows=lambda n: bar.advance(task, n),
-            )
-    finally:
-        store.close()
+    where = online or c.settings.online
+    with progress() as bar:
+        task = bar.add_task(f"materialising into {where}", total=None)
+        result = c.pipeline.materialize(
+            use_case, online, version, force, on_rows=lambda n: bar.advance(task, n)
+        )
     if result.skipped:
         console.print(
-            f"{use_case}: snapshot {result.version} already live in {store.name} "
+            f"{use_case}: snapshot {result.version} already live in {where} "
             f"({result.rows:,} entities); nothing to do"
         )
     else:
         console.print(
-            f"{use_case}: snapshot {result.version} live in {store.name}: "
+            f"{use_case}: snapshot {result.version} live in {where}: "
             f"{result.rows:,} entities in {result.seconds:.1f} s"
         )
 

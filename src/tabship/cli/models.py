@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from tabship.cli.context import console, get
 from tabship.registry import vocabulary as vocab
-from tabship.settings import Settings
 
 app = typer.Typer(
     help="Model registry: list versions, approve or reject them.", no_args_is_help=True
@@ -34,17 +33,12 @@ def approve_cmd(
     ] = False,
 ) -> None:
     """Make a version the champion: the only way it happens."""
-    from tabship.registry.approval import approve
-    from tabship.registry.client import Registry
-
-    registry = Registry(get(ctx).settings)
-    decision = approve(registry, name, version, by, reason, override)
+    decision = get(ctx).pipeline.approve(name, version, by, reason, override)
     was = decision.previous_champion or "none"
     console.print(
         f"{name} version {decision.version} is champion (was {was}); approved by {decision.by}"
         f" at {decision.at}{' with override' if override else ''}"
     )
-    publish(get(ctx).settings, registry)
 
 
 @app.command("reject")
@@ -56,37 +50,22 @@ def reject_cmd(
     reason: Reason = "",
 ) -> None:
     """Record that a person refused a version."""
-    from tabship.registry.approval import reject
-    from tabship.registry.client import Registry
-
-    registry = Registry(get(ctx).settings)
-    decision = reject(registry, name, version, by, reason)
+    decision = get(ctx).pipeline.reject(name, version, by, reason)
     console.print(f"{name} version {decision.version} rejected by {decision.by} at {decision.at}")
-    publish(get(ctx).settings, registry)
 
 
 @app.command("sync")
 def sync_cmd(ctx: typer.Context) -> None:
     """Copy the registry's servable state into the local model repository now."""
-    publish(get(ctx).settings, None, quiet=False)
-
-
-def publish(settings: Settings, registry: Any, quiet: bool = True) -> None:
-    """Bring the serving repository up to date (running servers pick it up at their next
-    check; a server started next finds it at once)."""
-    from tabship.serving.sync import sync_and_mark
-
-    models = sync_and_mark(settings, registry)
-    if not quiet:
-        console.print(f"synced {', '.join(models) or 'no models'} into {settings.serving_dir}")
+    c = get(ctx)
+    models = c.pipeline.publish()
+    console.print(f"synced {', '.join(models) or 'no models'} into {c.settings.serving_dir}")
 
 
 @app.command("resolve")
 def resolve_cmd(ctx: typer.Context, name: Name, version: Version) -> None:
     """Print the version number an alias names (for scripts: CT approves what it trained)."""
-    from tabship.registry.client import Registry
-
-    typer.echo(Registry(get(ctx).settings).resolve(name, version).version)
+    typer.echo(get(ctx).pipeline.registry.resolve(name, version).version)
 
 
 @app.command("list")
@@ -95,9 +74,7 @@ def list_cmd(
     name: Annotated[str | None, typer.Argument(help="Model name (default: all).")] = None,
 ) -> None:
     """Versions, aliases, gate results and approval history."""
-    from tabship.registry.client import Registry
-
-    registry = Registry(get(ctx).settings)
+    registry = get(ctx).pipeline.registry
     for model in [name] if name else registry.names():
         aliases = registry.aliases(model)
         by_version: dict[str, list[str]] = {}
@@ -155,10 +132,10 @@ def report_cmd(
     """Copy a version's evaluation report (Markdown and plots) out of the tracking store."""
     import mlflow
 
-    from tabship.registry.client import Registry, tracking_uri
+    from tabship.registry.client import tracking_uri
 
     c = get(ctx)
-    mv = Registry(c.settings).resolve(name, version)
+    mv = c.pipeline.registry.resolve(name, version)
     mlflow.set_tracking_uri(tracking_uri(c.settings))
     out.mkdir(parents=True, exist_ok=True)
     folder = mlflow.artifacts.download_artifacts(

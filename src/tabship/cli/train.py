@@ -34,7 +34,6 @@ def train_cmd(
     ] = None,
 ) -> None:
     """Search, fit, evaluate and register a new version as `challenger`."""
-    from tabship.registry.client import Registry
     from tabship.training.inbox import pending
 
     if inbox is None:
@@ -45,7 +44,7 @@ def train_cmd(
             "--inbox trains on the folder's new files: no --data or --feature-version"
         )
     usecase = get(ctx).usecase(use_case)
-    registry = Registry(get(ctx).settings)
+    registry = get(ctx).pipeline.registry
     known = registry.versions(use_case) if use_case in registry.names() else []
     trained = {str(v.tags.get("raw_data_version")) for v in known}
     files = pending(inbox, usecase.source.pattern, trained)
@@ -66,19 +65,15 @@ def _train_once(
 ) -> None:
     """One run, after building features from ``data`` when given."""
     from tabship.cli.features import build_cmd
-    from tabship.cli.models import publish
-    from tabship.training.train import train
 
     c = get(ctx)
-    usecase = c.usecase(use_case)
     if data is not None:
         build_cmd(ctx, use_case, data=data)
         feature_version = None
     with progress() as bar:
         task = bar.add_task("starting", total=None)
-        result = train(
-            usecase,
-            c.settings,
+        result = c.pipeline.train(
+            use_case,
             feature_version=feature_version,
             trials=trials,
             step=lambda s: bar.update(task, description=s),
@@ -104,7 +99,6 @@ def _train_once(
     verdict = (
         "passed its gates" if result.gates_passed else "FAILED a gate (approval needs --override)"
     )
-    publish(c.settings, None)
     console.print(
         f"version {result.version} is now '{vocab.CHALLENGER}' and {verdict}. "
         "To make it champion:\n"
