@@ -66,35 +66,20 @@ def _port() -> int:
 def _home(rows: int, trials: int) -> Path:
     """A home with features, a materialised store and an approved champion (cached)."""
     from bench.bench_features import _source
-    from tabship.features.build import build_features
-    from tabship.features.engine import DuckDBEngine
-    from tabship.registry.approval import approve
-    from tabship.registry.client import Registry
-    from tabship.serving.sync import sync_and_mark
+    from tabship.pipeline import Pipeline
     from tabship.settings import Settings
-    from tabship.stores.materialize import materialize
-    from tabship.stores.offline import OfflineStore
-    from tabship.stores.online import open_online_store
-    from tabship.training.train import train
-    from tabship.usecase import load_usecase
 
     home = WORK / f"serving-{rows}-{trials}"
     settings = Settings(home=home, usecases=REPO / "examples")
     if (home / "serving" / NAME / "state.json").exists():
         return home
     shutil.rmtree(home, ignore_errors=True)
-    usecase = load_usecase(NAME, settings.usecases)
-    engine = DuckDBEngine(settings)
-    offline = OfflineStore(settings.offline_dir)
-    build_features(usecase, [_source(rows)], engine, offline, settings.reports_dir)
-    engine.close()
-    online = open_online_store(settings)
-    materialize(usecase, offline, online, settings)
-    online.close()
+    pipeline = Pipeline(settings)
+    pipeline.build(NAME, [_source(rows)])
+    pipeline.materialize(NAME)
     print("training the champion …", flush=True)
-    result = train(usecase, settings, trials=trials)
-    approve(Registry(settings), NAME, result.version, by="bench", reason="benchmark", override=True)
-    sync_and_mark(settings)
+    result = pipeline.train(NAME, trials=trials)
+    pipeline.approve(NAME, result.version, by="bench", reason="benchmark", override=True)
     return home
 
 

@@ -24,14 +24,11 @@ SECTION = "## Training (credit_risk)"
 
 def main() -> None:
     from bench.bench_features import _machine, _source
-    from tabship.features.build import build_features
-    from tabship.features.engine import DuckDBEngine
+    from tabship.pipeline import Pipeline
     from tabship.settings import Settings
-    from tabship.stores.offline import OfflineStore
     from tabship.training.baseline import notebook_baseline
     from tabship.training.split import holdout
-    from tabship.training.train import load_training_frame, train
-    from tabship.usecase import load_usecase
+    from tabship.training.train import load_training_frame
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -41,12 +38,9 @@ def main() -> None:
     home = WORK / "training"
     shutil.rmtree(home, ignore_errors=True)
     settings = Settings(home=home, usecases=REPO / "examples")
-    usecase = load_usecase("credit_risk", settings.usecases)
-    engine = DuckDBEngine(settings)
-    build_features(
-        usecase, [source], engine, OfflineStore(settings.offline_dir), settings.reports_dir
-    )
-    engine.close()
+    pipeline = Pipeline(settings)
+    usecase = pipeline.usecase("credit_risk")
+    pipeline.build(usecase, [source])
     stages: list[tuple[str, float]] = []
     started = time.perf_counter()
 
@@ -54,7 +48,7 @@ def main() -> None:
         stages.append((name, time.perf_counter() - started))
         print(f"{time.perf_counter() - started:7.1f} s  {name}", flush=True)
 
-    result = train(usecase, settings, trials=args.trials, step=step)
+    result = pipeline.train(usecase, trials=args.trials, step=step)  # publish included
     total = time.perf_counter() - started
     frame, _, _ = load_training_frame(usecase, settings, None)
     assert usecase.training is not None

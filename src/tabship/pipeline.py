@@ -19,6 +19,7 @@ from tabship.usecase import UseCase, load_usecase
 
 if TYPE_CHECKING:
     from tabship.features.build import BuildResult
+    from tabship.features.engine import Engine
     from tabship.registry.approval import Decision
     from tabship.registry.client import Registry
     from tabship.stores.materialize import MaterializeResult
@@ -39,8 +40,11 @@ class Pipeline:
         self.settings = settings
         self._registry: Registry | None = None
 
-    def usecase(self, name: str) -> UseCase:
-        """The declaration ``name`` (a one-line error when unknown or invalid)."""
+    def usecase(self, name: str | UseCase) -> UseCase:
+        """The declaration ``name`` (a one-line error when unknown or invalid); a loaded
+        declaration passes through (tests and notebooks may adjust one in memory)."""
+        if isinstance(name, UseCase):
+            return name
         return load_usecase(name, self.settings.usecases)
 
     @property
@@ -54,7 +58,7 @@ class Pipeline:
 
     def generate(
         self,
-        name: str,
+        name: str | UseCase,
         rows: int,
         out: Path,
         seed: int = 7,
@@ -66,7 +70,9 @@ class Pipeline:
 
         return generate(self.usecase(name), rows, out, seed=seed, fmt=fmt, dirty=dirty)
 
-    def source_files(self, name: str, data: Path | None = None, say: Step = _quiet) -> list[Path]:
+    def source_files(
+        self, name: str | UseCase, data: Path | None = None, say: Step = _quiet
+    ) -> list[Path]:
         """The files a build reads: ``data``, else TABSHIP_DATA/<name>, else a generated
         sample under the home (``say`` tells when one is generated)."""
         from tabship.data.generate import default_source, ensure_sample
@@ -82,22 +88,26 @@ class Pipeline:
 
     def build(
         self,
-        name: str,
+        name: str | UseCase,
         data: Path | Sequence[Path] | None = None,
-        engine: EngineName | None = None,
+        engine: EngineName | Engine | None = None,
         max_invalid_share: float | None = None,
         step: Step = _quiet,
         on_rows: Rows | None = None,
     ) -> BuildResult:
-        """Contract, quarantine, features, one new version of the offline tables."""
+        """Contract, quarantine, features, one new version of the offline tables. An
+        engine given connected (a benchmark's, a notebook's) stays open afterwards."""
+        from tabship.features import engine as engines
         from tabship.features.build import build_features
-        from tabship.features.engine import connect
         from tabship.stores.offline import OfflineStore
 
         usecase = self.usecase(name)
         files = list(data) if isinstance(data, Sequence) else self.source_files(name, data, step)
         share = self.settings.max_invalid_share if max_invalid_share is None else max_invalid_share
-        eng = connect(self.settings, engine)
+        given = isinstance(engine, engines.Engine)
+        eng = (
+            engine if isinstance(engine, engines.Engine) else engines.connect(self.settings, engine)
+        )
         try:
             return build_features(
                 usecase,
@@ -110,11 +120,12 @@ class Pipeline:
                 on_rows=on_rows,
             )
         finally:
-            eng.close()
+            if not given:
+                eng.close()
 
     def materialize(
         self,
-        name: str,
+        name: str | UseCase,
         online: OnlineName | None = None,
         version: int | None = None,
         force: bool = False,
@@ -151,7 +162,7 @@ class Pipeline:
         publish it to the serving repository."""
         from tabship.training.train import train
 
-        usecase = self.usecase(name) if isinstance(name, str) else name
+        usecase = self.usecase(name)
         result = train(
             usecase,
             self.settings,

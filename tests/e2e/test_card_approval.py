@@ -12,19 +12,11 @@ from fastapi.testclient import TestClient
 from tabship.data.generate import generate
 from tabship.data.report import QualityReport
 from tabship.errors import ContractError
-from tabship.features.build import build_features
-from tabship.features.engine import DuckDBEngine
-from tabship.registry.approval import approve
-from tabship.registry.client import Registry
+from tabship.pipeline import Pipeline
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tabship.stores.materialize import materialize
-from tabship.stores.offline import OfflineStore
-from tabship.stores.online import open_online_store
-from tabship.training.train import train
 from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
-from tests.integration.serving.conftest import publish
 
 pytestmark = pytest.mark.slow
 REAL = (Settings().data or Path("/nonexistent")) / "card_approval" / "training_set.parquet"
@@ -60,12 +52,7 @@ def quick(card_approval: UseCase) -> UseCase:
 
 
 def _build(settings: Settings, usecase: UseCase, source: Path) -> QualityReport:
-    engine = DuckDBEngine(settings)
-    try:
-        offline = OfflineStore(settings.offline_dir)
-        return build_features(usecase, [source], engine, offline, settings.reports_dir).report
-    finally:
-        engine.close()
+    return Pipeline(settings).build(usecase, [source]).report
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason="needs the real card_approval file (TABSHIP_DATA)")
@@ -86,19 +73,14 @@ def test_card_approval_builds_trains_and_serves(
     assert report.exact_duplicates_dropped == exact > 0  # counted, each kept once
     assert report.rows_in == len(raw) - exact
     assert report.unlabelled == int(raw.loc[~raw.astype(str).duplicated(), "default"].isna().sum())
-    online = open_online_store(settings)
-    materialize(quick, OfflineStore(settings.offline_dir), online, settings)
-    online.close()
-
-    result = train(quick, settings)
+    pipeline = Pipeline(settings)
+    pipeline.materialize(quick)
+    result = pipeline.train(quick)
     assert result.version == "1"
     assert 0.0 <= result.metrics["roc_auc"] <= 1.0  # the signal is weak: the original claims 0.59
     assert "## Against the baseline: the original logistic regression" in result.report
     assert 0.5 < result.baseline["roc_auc"] < 0.7  # the original model, on our split
-    approve(
-        Registry(settings), "card_approval", result.version, by="ana", reason="test", override=True
-    )
-    publish(settings)
+    pipeline.approve("card_approval", result.version, by="ana", reason="test", override=True)
 
     applicant = raw.iloc[0]
     ids = (
@@ -143,22 +125,20 @@ def test_a_new_file_trains_a_new_version_beside_the_old_one(
     quick: UseCase, source: Path, home: Settings, tmp_path: Path
 ) -> None:
     settings = home
+    pipeline = Pipeline(settings)
     newer = generate(quick, 1500, tmp_path / "newer", seed=11)[0]
     for number, data in (("1", source), ("2", newer)):
         _build(settings, quick, data)
-        assert train(quick, settings).version == number
+        assert pipeline.train(quick).version == number
         if number == "1":
-            approve(
-                Registry(settings), "card_approval", "1", by="ana", reason="first", override=True
-            )
-    publish(settings)
+            pipeline.approve("card_approval", "1", by="ana", reason="first", override=True)
 
     changed = tmp_path / "changed"
     changed.mkdir()
     pd.read_parquet(newer).drop(columns=["score_4"]).to_parquet(changed / "applicants.parquet")
     with pytest.raises(ContractError, match=r"missing column.*score_4"):
         _build(settings, quick, changed / "applicants.parquet")
-    assert [str(v.version) for v in Registry(settings).versions("card_approval")] == ["1", "2"]
+    assert [str(v.version) for v in pipeline.registry.versions("card_approval")] == ["1", "2"]
 
     row = pd.read_parquet(newer).iloc[0]
     payload = {c: float(row[c]) for c in ("score_3", "score_4", "score_5", "score_6", "income")}

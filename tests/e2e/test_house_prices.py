@@ -15,20 +15,15 @@ from tabship.data.generate import generate
 from tabship.data.report import QualityReport
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError
-from tabship.features.build import build_features
-from tabship.features.engine import DuckDBEngine
-from tabship.registry.approval import approve
+from tabship.pipeline import Pipeline
 from tabship.registry.client import Registry
 from tabship.serving.app import create_app
 from tabship.serving.send import rows, send
 from tabship.settings import Settings
-from tabship.stores.materialize import materialize
 from tabship.stores.offline import OfflineStore
-from tabship.stores.online import open_online_store
-from tabship.training.train import train
 from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
-from tests.integration.serving.conftest import publish, running
+from tests.integration.serving.conftest import running
 
 pytestmark = pytest.mark.slow
 REAL = (Settings().data or Path("/nonexistent")) / "house_prices"
@@ -78,13 +73,7 @@ def small(house_prices: UseCase, original_house: list[str]) -> UseCase:
 
 
 def _build(settings: Settings, usecase: UseCase, folder: Path) -> QualityReport:
-    engine = DuckDBEngine(settings)
-    try:
-        offline = OfflineStore(settings.offline_dir)
-        files = [folder / "kc_house_data.csv"]
-        return build_features(usecase, files, engine, offline, settings.reports_dir).report
-    finally:
-        engine.close()
+    return Pipeline(settings).build(usecase, [folder / "kc_house_data.csv"]).report
 
 
 @pytest.mark.skipif(not HAS_REAL, reason="needs the real house_prices files (TABSHIP_DATA)")
@@ -113,17 +102,14 @@ def test_house_prices_joins_demographics_at_build_and_at_serving(
     joined = features.merge(demographics, on="zipcode", suffixes=("", "_file"))
     assert len(joined) == len(features)
     assert (joined["medn_hshld_incm_amt"] == joined["medn_hshld_incm_amt_file"]).all()
-    online = open_online_store(settings)
-    materialize(small, OfflineStore(settings.offline_dir), online, settings)
-    online.close()
-
-    result = train(small, settings)
+    pipeline = Pipeline(settings)
+    pipeline.materialize(small)
+    result = pipeline.train(small)
     assert set(result.metrics) >= {"mae", "rmse", "r2", "mape"}
     assert set(result.baseline) >= {"mae", "rmse", "r2", "mape"}
     assert "Does it over- or under-fit?" in result.report
     assert "original 5-NN on 33 columns" in result.report
-    approve(Registry(settings), "house_prices", "1", by="ana", reason="test", override=True)
-    publish(settings)
+    pipeline.approve("house_prices", "1", by="ana", reason="test", override=True)
 
     homes = list(rows(data / "future_unseen_examples.csv", small))
     home_ = homes[0]

@@ -10,18 +10,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from tabship.features.build import build_features
-from tabship.features.engine import DuckDBEngine
-from tabship.registry.approval import approve
-from tabship.registry.client import Registry
+from tabship.pipeline import Pipeline
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tabship.stores.materialize import materialize
-from tabship.stores.offline import OfflineStore
-from tabship.stores.online import open_online_store
-from tabship.training.train import train
-from tabship.usecase import load_usecase
-from tests.integration.serving.conftest import publish
 
 pytestmark = pytest.mark.slow
 
@@ -78,25 +69,17 @@ def test_a_declaration_and_a_csv_are_enough_to_train_and_serve(tmp_path: Path) -
         usecases=cases,
         tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
     )
-    usecase = load_usecase("applicants", cases)
     source = _applicants(tmp_path / "applicants.csv")
-    engine = DuckDBEngine(settings)
-    offline = OfflineStore(settings.offline_dir)
-    report = build_features(usecase, [source], engine, offline, settings.reports_dir).report
-    engine.close()
+    pipeline = Pipeline(settings)
+    report = pipeline.build("applicants", [source]).report
     assert report.rows_out == 3000
     assert (settings.reports_dir / "applicants" / "latest.md").is_file()
     assert not list(settings.offline_dir.rglob("*.md"))  # reports never land in a table
-    online = open_online_store(settings)
-    materialize(usecase, offline, online, settings)
-    online.close()
-    result = train(usecase, settings)
+    pipeline.materialize("applicants")
+    result = pipeline.train("applicants")
     assert result.family == "logistic_regression"
     assert result.metrics["roc_auc"] > 0.7
-    approve(
-        Registry(settings), "applicants", result.version, by="ana", reason="test", override=True
-    )
-    publish(settings)
+    pipeline.approve("applicants", result.version, by="ana", reason="test", override=True)
 
     with TestClient(create_app(settings, sync="off")) as client:
         by_id = client.post("/v1/models/applicants/predict", json={"applicant_id": 7})

@@ -24,17 +24,10 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tabship.features.build import build_features
-from tabship.features.engine import DuckDBEngine
-from tabship.registry.approval import approve
-from tabship.registry.client import Registry
+from tabship.pipeline import Pipeline
 from tabship.serving.app import SyncMode, create_app
-from tabship.serving.sync import sync_and_mark
 from tabship.settings import Settings
-from tabship.stores.materialize import materialize
-from tabship.stores.offline import OfflineStore
 from tabship.stores.online import open_online_store
-from tabship.training.train import train
 from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
 
@@ -110,7 +103,8 @@ def declare(cases: Path, **serving: Any) -> UseCase:
 
 
 def publish(settings: Settings) -> None:
-    sync_and_mark(settings)
+    """Bring the serving repository in step with the registry."""
+    Pipeline(settings).publish()
 
 
 @pytest.fixture(scope="session")
@@ -123,13 +117,9 @@ def served_home(tmp_path_factory: pytest.TempPathFactory, loans: Path) -> Settin
         predlog_flush_interval=0.2,
     )
     usecase = declare(settings.usecases)
-    engine = DuckDBEngine(settings)
-    offline = OfflineStore(settings.offline_dir)
-    build_features(usecase, [loans], engine, offline, settings.reports_dir)
-    engine.close()
-    online = open_online_store(settings)
-    materialize(usecase, offline, online, settings)
-    online.close()
+    pipeline = Pipeline(settings)
+    pipeline.build(usecase, [loans])
+    pipeline.materialize(usecase)
     assert usecase.training is not None
     lgbm = usecase.model_copy(
         update={"training": usecase.training.model_copy(update={"families": ["lightgbm"]})}
@@ -137,10 +127,9 @@ def served_home(tmp_path_factory: pytest.TempPathFactory, loans: Path) -> Settin
     forest = usecase.model_copy(
         update={"training": usecase.training.model_copy(update={"families": ["random_forest"]})}
     )
-    train(lgbm, settings)
-    approve(Registry(settings), NAME, "1", by="risk-officer", reason="fixture")
-    train(forest, settings)
-    publish(settings)
+    pipeline.train(lgbm)
+    pipeline.approve(NAME, "1", by="risk-officer", reason="fixture")
+    pipeline.train(forest)
     return settings
 
 

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tabship.features.build import build_features
-from tabship.features.engine import DuckDBEngine
+from tabship.pipeline import Pipeline
 from tabship.settings import Settings
-from tabship.stores.offline import OfflineStore
 from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
 
@@ -49,15 +47,7 @@ def small_usecase(train_settings: Settings) -> Callable[..., UseCase]:
 @pytest.fixture
 def built(train_settings: Settings, loans: Path) -> Callable[[UseCase], int]:
     def build(usecase: UseCase) -> int:
-        engine = DuckDBEngine(train_settings)
-        report = build_features(
-            usecase,
-            [loans],
-            engine,
-            OfflineStore(train_settings.offline_dir),
-            train_settings.reports_dir,
-        ).report
-        engine.close()
+        report = Pipeline(train_settings).build(usecase, [loans]).report
         return int(report.feature_version or 0)
 
     return build
