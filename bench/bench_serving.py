@@ -170,7 +170,7 @@ def _serve_install_mb() -> float:
 
 
 def _servers(home: Path) -> tuple[list[Server], str]:
-    from tabship.serving.repository import Repository
+    from tabship.serving.models.mirror import Repository
     from tabship.settings import Settings
     from tabship.stores.online import open_online_store
 

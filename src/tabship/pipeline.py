@@ -195,7 +195,7 @@ class Pipeline:
     def publish(self) -> list[str]:
         """Bring the serving repository in step with the registry (running servers pick
         it up at their next check; a server started next finds it at once)."""
-        from tabship.serving.sync import sync_and_mark
+        from tabship.serving.models.sync import sync_and_mark
 
         return sync_and_mark(self.settings, self.registry)
 
@@ -209,8 +209,8 @@ class Pipeline:
         runtime the service uses: the same numbers the API answers."""
         import numpy as np
 
-        from tabship.serving.pool import load_version
-        from tabship.serving.repository import Repository
+        from tabship.serving.models.mirror import Repository
+        from tabship.serving.models.pool import load_version
 
         repo = Repository(self.settings.serving_dir)
         state = repo.read_state(name)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from tabship.cli.client import rows, send
 from tabship.data.generate import generate
 from tabship.data.report import QualityReport
 from tabship.data.sources import fingerprint
@@ -18,7 +19,6 @@ from tabship.errors import ContractError, SourceError
 from tabship.pipeline import Pipeline
 from tabship.registry.client import Registry
 from tabship.serving.app import create_app
-from tabship.serving.send import rows, send
 from tabship.settings import Settings
 from tabship.stores.offline import OfflineStore
 from tabship.usecase import UseCase, load_usecase

@@ -50,3 +50,18 @@ def test_an_upward_import_breaks_the_contracts(tmp_path: Path, module: str, upwa
     done = _lint(src, tmp_path)
     assert done.returncode != 0
     assert "BROKEN" in done.stdout
+
+
+def test_no_module_imports_itself_back() -> None:
+    import grimp
+
+    graph = grimp.build_graph("tabship")
+    cycles = sorted(
+        {
+            tuple(sorted((module, imported)))
+            for module in graph.modules
+            for imported in graph.find_modules_directly_imported_by(module)
+            if graph.chain_exists(importer=imported, imported=module)
+        }
+    )
+    assert cycles == []

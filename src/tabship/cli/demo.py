@@ -52,7 +52,7 @@ def _payload_example(settings: Settings, usecase: UseCase) -> dict[str, Any]:
 def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     """Requests that work against the demo's server: features, prediction by id and from a
     payload when the use case declares one, a named version, the model's description."""
-    from tabship.serving.repository import Repository
+    from tabship.serving.models.mirror import Repository
     from tabship.stores.online import open_online_store
 
     use_case, entity = usecase.name, usecase.entity

@@ -30,7 +30,7 @@ def send_cmd(
     ] = None,
 ) -> None:
     """Send each row as a JSON payload, the way a client would."""
-    from tabship.serving.send import rows, send
+    from tabship.cli.client import rows, send
 
     usecase = get(ctx).usecase(use_case)
     bodies = list(rows(file, usecase))

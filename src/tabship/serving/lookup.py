@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import anyio.to_thread
 import orjson
 
-from tabship.serving.errors import ApiError
+from tabship.serving.http.errors import ApiError
 from tabship.stores.online.base import OnlineStore
 
 

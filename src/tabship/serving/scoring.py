@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from tabship.registry import vocabulary as vocab
-from tabship.serving.errors import ApiError, Redactor, short
+from tabship.serving.http.errors import ApiError, Redactor, short
+from tabship.serving.http.request import identifier, number, refuse_unknown
 from tabship.serving.lookup import FeatureSource, fetch_rows
 from tabship.serving.metrics import Metrics
-from tabship.serving.pool import ModelView, Served
+from tabship.serving.models.pool import ModelView, Served
 from tabship.serving.predlog import Entry, PredictionLog
-from tabship.serving.request import identifier, number, refuse_unknown
 from tabship.usecase.serving import TrafficSpec
 
 

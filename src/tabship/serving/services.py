@@ -9,15 +9,15 @@ from typing import Any, Literal
 
 import anyio.to_thread
 
-from tabship.serving.access import Access
-from tabship.serving.errors import Redactor
+from tabship.serving.http.access import Access
+from tabship.serving.http.errors import Redactor
 from tabship.serving.lookup import FeatureSource
 from tabship.serving.metrics import Metrics
-from tabship.serving.pool import Change, Pool, Served
+from tabship.serving.models.mirror import Repository
+from tabship.serving.models.pool import Change, Pool, Served
+from tabship.serving.models.sync_worker import Syncer
 from tabship.serving.predlog import PredictionLog
-from tabship.serving.repository import Repository
 from tabship.serving.scoring import Scorer
-from tabship.serving.worker import Syncer
 from tabship.settings import Settings
 from tabship.stores.online.base import OnlineStore
 from tabship.usecase import UseCase

@@ -12,7 +12,7 @@ import pytest
 
 from tabship.registry.approval import approve
 from tabship.registry.client import Registry
-from tabship.serving.sync import repository
+from tabship.serving.models.sync import repository
 from tabship.settings import Settings
 from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, free_port, serving
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from tabship.registry.approval import approve
 from tabship.registry.client import Registry
 from tabship.serving.app import create_app
-from tabship.serving.sync import repository
+from tabship.serving.models.sync import repository
 from tabship.settings import Settings
 from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, publish, running
 

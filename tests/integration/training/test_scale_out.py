@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tabship.registry.approval import approve
 from tabship.registry.client import Registry
 from tabship.serving.app import create_app
-from tabship.serving.sync import sync_and_mark
+from tabship.serving.models.sync import sync_and_mark
 from tabship.settings import Settings
 from tabship.stores.materialize import materialize
 from tabship.stores.offline import OfflineStore

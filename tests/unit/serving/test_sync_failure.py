@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tabship.serving.sync import describe_failure
+from tabship.serving.models.sync import describe_failure
 
 
 def test_a_sync_failure_is_one_line_without_credentials() -> None:

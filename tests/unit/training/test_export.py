@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from tabship.serving.pool import load_version
-from tabship.serving.repository import Repository
+from tabship.serving.models.mirror import Repository
+from tabship.serving.models.pool import load_version
 from tabship.training.export import PARITY_TOLERANCE, write_bundle
 from tabship.training.pipeline import build
 

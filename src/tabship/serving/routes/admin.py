@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from tabship.serving.deps import AdminDep, ServicesDep
-from tabship.serving.errors import ApiError
-from tabship.serving.worker import SyncError
+from tabship.serving.http.errors import ApiError
+from tabship.serving.models.sync_worker import SyncError
+from tabship.serving.routes.deps import AdminDep, ServicesDep
 
 _log = logging.getLogger("tabship.serve")
 router = APIRouter(prefix="/v1/admin", tags=["admin"])

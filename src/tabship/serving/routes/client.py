@@ -12,10 +12,10 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tabship.serving.errors import ApiError, short
+from tabship.serving.http.errors import ApiError, short
+from tabship.serving.http.handlers import model_view, target
+from tabship.serving.http.request import expect_object, parse_json
 from tabship.serving.logs import request_id
-from tabship.serving.request import expect_object, parse_json
-from tabship.serving.routes.predict import model_view, target
 from tabship.serving.services import Services
 from tabship.usecase.serving import RouteSpec
 

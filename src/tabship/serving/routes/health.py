@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from tabship.serving.deps import ServicesDep
-from tabship.serving.errors import error_response
+from tabship.serving.http.errors import error_response
+from tabship.serving.routes.deps import ServicesDep
 
 router = APIRouter(tags=["operations"])
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from tabship.registry import vocabulary as vocab
-from tabship.serving.deps import ModelsDep, ServicesDep
-from tabship.serving.pool import ModelView, Served
-from tabship.serving.routes.predict import model_view
+from tabship.serving.http.handlers import model_view
+from tabship.serving.models.pool import ModelView, Served
+from tabship.serving.routes.deps import ModelsDep, ServicesDep
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tabship.serving.errors import ApiError
-from tabship.serving.logs import request_id
-from tabship.serving.pool import ModelView
-from tabship.serving.request import parse_json
-from tabship.serving.scoring import Target
+from tabship.serving.http.handlers import predict_bytes
 from tabship.serving.services import Services
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
@@ -40,63 +35,6 @@ _BODY = {
         },
     }
 }
-
-
-def model_view(svc: Services, name: str) -> ModelView:
-    view = svc.pool.views.get(name)
-    if view is None:
-        known = ", ".join(sorted(svc.pool.views)) or "none"
-        if name in svc.repo.models():
-            raise ApiError(
-                503, "not_loaded", f"model '{name}' has no servable version loaded", model=name
-            )
-        raise ApiError(
-            404, "unknown_model", f"no model {svc.redact(name)} (serving: {known})", "name"
-        )
-    return view
-
-
-def target(svc: Services, view: ModelView, by: str, ref: str) -> Target:
-    """Who answers: the policy (``by`` = "default"), a version number, or an alias."""
-    if by == "version":
-        served = view.versions.get(ref)
-        if served is None:
-            loaded = ", ".join(sorted(view.versions, key=int))
-            raise ApiError(
-                404,
-                "unknown_version",
-                f"model '{view.name}' has no loaded version {svc.redact(ref)} (loaded: {loaded})",
-                "version",
-            )
-        return Target(served, next((a for a, v in view.aliases.items() if v == ref), None))
-    if by == "alias":
-        served = view.by_alias(ref)
-        if served is None:
-            known = ", ".join(sorted(view.aliases)) or "none"
-            raise ApiError(
-                404,
-                "unknown_alias",
-                f"model '{view.name}' has no alias {svc.redact(ref)} (aliases: {known})",
-                "alias",
-            )
-        return Target(served, ref)
-    return Target(None, None)
-
-
-async def predict_bytes(
-    svc: Services, name: str, by: str, ref: str, content_type: str, raw: bytes, key: str | None
-) -> bytes:
-    """The whole prediction request, shared by the routes and the ASGI fast path."""
-    svc.access.require("predict", key)
-    view = model_view(svc, name)
-    try:
-        body = parse_json(content_type, raw)
-        chosen = target(svc, view, by, ref)
-        result = await svc.scorer.predict(view, chosen, body, request_id.get() or "")
-    except ApiError as exc:
-        svc.metrics.errors.labels(view.name, exc.code).inc()
-        raise
-    return orjson.dumps(result)
 
 
 async def _answer(request: Request, by: str, ref: str = "") -> Response:

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tabship.serving.errors import ApiError, error_bytes
+from tabship.serving.http.errors import ApiError, error_bytes
+from tabship.serving.http.handlers import features_bytes, predict_bytes
+from tabship.serving.http.request import declared_length, read_body, too_large
 from tabship.serving.logs import log_failure, request_id
-from tabship.serving.request import declared_length, read_body, too_large
-from tabship.serving.routes.features import features_bytes
-from tabship.serving.routes.predict import predict_bytes
 
 if TYPE_CHECKING:
-    from tabship.serving.app import RequestIds
+    from tabship.serving.http.context import RequestIds
     from tabship.serving.services import Services
 
 _PREDICT = "/v1/models/{name}/predict"

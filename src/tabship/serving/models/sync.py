@@ -1,7 +1,7 @@
 """Copy what serving needs from the registry into the local model repository.
 
 Runs inside CLI commands that change the registry (so a server started next finds the
-new state at once) and as the API's sync worker (``python -m tabship.serving.sync
+new state at once) and as the API's sync worker (``python -m tabship.serving.models.sync
 --watch``): a separate process, so MLflow is never imported by the process that answers
 requests. SIGUSR1 asks the worker for a pass now (the admin reload route uses it).
 """
@@ -22,7 +22,7 @@ from typing import Any
 from tabship.registry import vocabulary as vocab
 from tabship.registry.client import Registry, tracking_uri
 from tabship.serving.logs import configure
-from tabship.serving.repository import (
+from tabship.serving.models.mirror import (
     META,
     NATIVE_DIR,
     ModelState,

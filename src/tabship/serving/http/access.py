@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from tabship.serving.errors import ApiError
+from tabship.serving.http.errors import ApiError
 from tabship.settings import SCOPES, Scope, Settings
 
 HEADER = "X-API-Key"

@@ -18,7 +18,7 @@ import numpy as np
 
 from tabship.registry import vocabulary as vocab
 from tabship.runtime.base import Runtime, deviation
-from tabship.serving.repository import ONNX_FILE, ModelState, Repository, now
+from tabship.serving.models.mirror import ONNX_FILE, ModelState, Repository, now
 from tabship.usecase.serving import ServingSpec
 
 _log = logging.getLogger("tabship.pool")

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.types import Message, Receive, Scope
 
-from tabship.serving.errors import ApiError, Redactor, short
+from tabship.serving.http.errors import ApiError, Redactor, short
 
 INT64 = (-(2**63), 2**63 - 1)
 NUMBER_BOUND = 10**300  # numeric inputs: |x| <= 1e300, finite

@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from tabship.serving.access import HEADER
-from tabship.serving.request import INT64, NUMBER_BOUND
+from tabship.serving.http.access import HEADER
+from tabship.serving.http.request import INT64, NUMBER_BOUND
 from tabship.serving.services import Services
 from tabship.settings import Scope
 from tabship.usecase import UseCase

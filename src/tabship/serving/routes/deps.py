@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from tabship.serving.access import Caller
+from tabship.serving.http.access import Caller
 from tabship.serving.services import Services
 from tabship.settings import Scope
 

@@ -1,6 +1,6 @@
 """Keeps the local model repository in step with the registry, for the API process.
 
-``SyncWorker`` runs ``python -m tabship.serving.sync --watch`` beside the server, so
+``SyncWorker`` runs ``python -m tabship.serving.models.sync --watch`` beside the server, so
 MLflow's import cost and memory stay out of the process answering requests.
 ``InlineSync`` syncs in a thread of this process (tests, one-off tools). ``NoSync``
 serves the repository as it is (a read-only replica fed by someone else).
@@ -20,7 +20,7 @@ from typing import Protocol
 
 import anyio.to_thread
 
-from tabship.serving.repository import Repository
+from tabship.serving.models.mirror import Repository
 from tabship.settings import Settings
 
 _log = logging.getLogger("tabship.sync")
@@ -75,7 +75,7 @@ class InlineSync:
         return None
 
     async def request(self, timeout: float) -> None:
-        from tabship.serving.sync import describe_failure, sync_and_mark
+        from tabship.serving.models.sync import describe_failure, sync_and_mark
 
         try:
             with anyio.fail_after(timeout):
@@ -90,7 +90,7 @@ class InlineSync:
 
 
 class SyncWorker:
-    """``python -m tabship.serving.sync --watch`` beside the server, restarted if it exits.
+    """``python -m tabship.serving.models.sync --watch`` beside the server, restarted if it exits.
 
     A reload writes a request token into the repository and wakes the worker with
     SIGUSR1; the worker records, with each pass, the newest token it had read when the
@@ -116,7 +116,7 @@ class SyncWorker:
             return
         if self.process is not None:
             _log.warning("sync worker exited; restarting", extra={"code": self.process.returncode})
-        args = [sys.executable, "-m", "tabship.serving.sync", "--watch"]
+        args = [sys.executable, "-m", "tabship.serving.models.sync", "--watch"]
         args += ["--interval", str(self.settings.poll_interval)]
         self.process = subprocess.Popen(args, env=self._env())
 
