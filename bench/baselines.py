@@ -34,6 +34,8 @@ COPY (
 
 
 def duckdb_sql(source: Path, out: Path, memory_limit: str, temp: Path) -> None:
+    """The features as one hand-written DuckDB query, Parquet to Parquet: the floor tabship is held
+    to."""
     con = duckdb.connect(
         config={
             "memory_limit": memory_limit,

@@ -165,6 +165,7 @@ def _materialize_500k_users() -> tuple[float, int]:
 
 
 def main() -> None:
+    """Run every contender in interleaved repeats, then record the medians and ratios."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--child")
     parser.add_argument("--source", type=Path)

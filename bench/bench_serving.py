@@ -40,6 +40,8 @@ NAME = "credit_risk"
 
 @dataclass
 class Load:
+    """One load run's latency percentiles and throughput."""
+
     p50_ms: float
     p99_ms: float
     rps: float
@@ -47,6 +49,8 @@ class Load:
 
 @dataclass
 class Server:
+    """A server under test: how to start it and what to send it."""
+
     label: str
     args: list[str]
     url: str
@@ -307,6 +311,7 @@ def _verdict(ok: bool) -> str:
 def report(
     servers: list[Server], extra: dict[str, float], install_mb: float, args: argparse.Namespace
 ) -> list[str]:
+    """The serving section of docs/benchmarks.md, from this run's figures."""
     from bench.bench_features import _machine
 
     ours, mlflow, onnx, bare = servers
@@ -374,6 +379,7 @@ def report(
 
 
 def main() -> None:
+    """Start each server, load it with wrk, and record the results."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--trials", type=int, default=4)

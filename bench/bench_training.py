@@ -23,6 +23,7 @@ SECTION = "## Training (credit_risk)"
 
 
 def main() -> None:
+    """Build features, train stage by stage, and time the notebook's recipe on the same split."""
     from bench.bench_features import _machine, _source
     from tabship.pipeline import Pipeline
     from tabship.settings import Settings

@@ -41,5 +41,6 @@ def install_serve(venv: Path) -> Path:
 
 
 def size_mb(venv: Path) -> float:
+    """The installed size of a virtual environment, in MB."""
     files = (p for p in venv.rglob("*") if p.is_file() and not p.is_symlink())
     return sum(p.stat().st_size for p in files) / 2**20

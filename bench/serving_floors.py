@@ -18,10 +18,14 @@ onnx_app = FastAPI()
 
 
 class Key(BaseModel):
+    """A lookup body: the entity id."""
+
     id: int
 
 
 class Features(BaseModel):
+    """A payload body: the five features."""
+
     nb_previous_loans: float | None
     avg_amount_loans_previous: float | None
     age: float | None
@@ -31,6 +35,7 @@ class Features(BaseModel):
 
 @bare_app.post("/predict")
 async def bare(body: Key) -> dict[str, float]:
+    """The FastAPI floor: parse and answer, no model."""
     return {"id": body.id, "prediction": 0.0}
 
 
@@ -49,6 +54,7 @@ if os.environ.get("BENCH_ONNX"):
 
 @onnx_app.post("/predict")
 async def onnx(body: Features) -> dict[str, float]:
+    """The ONNX floor: FastAPI and ONNX Runtime, nothing else."""
     assert _session is not None
     row = [np.nan if v is None else v for v in body.model_dump().values()]
     (scores,) = _session.run(_output, {"features": np.array([row], dtype=np.float32)})

@@ -21,6 +21,7 @@ def generate(
     dirty: float = 0.0,
     on_rows: Callable[[int], None] | None = None,
 ) -> list[Path]:
+    """Applicants shaped like the issuer's training file: scores, income, a partly missing label."""
     rng = np.random.default_rng(seed)
     unique = max(int(rows * 0.8), 1)
     frame = pd.DataFrame(

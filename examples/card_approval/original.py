@@ -23,6 +23,8 @@ SCORES = ["score_3", "score_4", "score_5", "score_6"]
 
 @dataclass(frozen=True)
 class Original:
+    """The original script's split sizes, validation AUC and model."""
+
     train_rows: int
     validation_rows: int
     auc: float
@@ -32,6 +34,7 @@ class Original:
 def split_dataset(
     frame: pd.DataFrame, fraction: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The original split: index labels drawn without replacement (duplicates stay together)."""
     drawn = np.random.RandomState(seed).choice(
         frame.index, int(len(frame) * fraction), replace=False
     )

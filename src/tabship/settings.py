@@ -180,24 +180,30 @@ class Settings(BaseSettings):
 
     @property
     def offline_dir(self) -> Path:
+        """Delta tables of every use case."""
         return self.home / "offline"
 
     @property
     def online_sqlite_path(self) -> Path:
+        """The SQLite online store's file."""
         return self.home / "online.sqlite"
 
     @property
     def reports_dir(self) -> Path:
+        """Data-quality reports per build."""
         return self.home / "reports"
 
     @property
     def serving_dir(self) -> Path:
+        """The local mirror of the registry that servers serve from."""
         return self.home / "serving"
 
     @property
     def predictions_dir(self) -> Path:
+        """The durable prediction log."""
         return self.home / "predictions"
 
     @property
     def scratch_dir(self) -> Path:
+        """Scratch space (engine spills, staging)."""
         return self.home / "tmp"

@@ -23,6 +23,8 @@ from tabship.usecase import UseCase
 
 @dataclass
 class Summary:
+    """What a file of requests came back as: answered, refused (by code), latency, versions."""
+
     sent: int = 0
     answered: int = 0
     errors: Counter[str] = field(default_factory=Counter)
@@ -32,6 +34,7 @@ class Summary:
     latencies_ms: list[float] = field(default_factory=list)
 
     def lines(self) -> list[str]:
+        """The summary as lines a person reads."""
         out = [f"rows sent: {self.sent:,}; answered: {self.answered:,}"]
         if len(self.latencies_ms) > 1:
             cuts = statistics.quantiles(self.latencies_ms, n=100)
@@ -71,6 +74,8 @@ def send(
     headers: dict[str, str] | None = None,
     on_row: Callable[[], None] | None = None,
 ) -> Summary:
+    """Post every body to ``url``, one request per row as a client would; never raises on a refused
+    row."""
     summary = Summary()
     with httpx.Client(timeout=10.0, headers=headers) as client:
         for body in body_rows:

@@ -60,6 +60,7 @@ def make_context(
 
 
 def get(ctx: typer.Context) -> Context:
+    """The context the root command built, from any sub-command."""
     obj = ctx.find_root().obj
     assert isinstance(obj, Context)
     return obj

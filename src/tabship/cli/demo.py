@@ -12,6 +12,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -104,72 +105,50 @@ def demo_cmd(
     materialise, train, approve, then serve."""
     settings = get(ctx).settings
     usecase = get(ctx).usecase(use_case)  # fails early on an unknown use case
-    rows = rows or usecase.source.demo_rows
-    real = settings.data / use_case if settings.data is not None else None
-    if real is not None and real.is_dir():  # TABSHIP_DATA holds this use case's files
-        data = real
-        console.print(f"[bold]using the data in {data}[/bold]")
-    else:
-        data = settings.home / "data" / use_case
-        args = ["--rows", str(rows), "--out", str(data), "--dirty", "0.001"]
-        _run(
-            settings,
-            ["data", "generate", use_case, *args],
-            generate_cmd,
-            ctx,
-            use_case,
-            out=data,
-            rows=rows,
-            dirty=0.001,
-        )
-    _run(
-        settings,
-        ["features", "build", use_case, "--data", str(data)],
-        build_cmd,
-        ctx,
-        use_case,
-        data=data,
-    )
-    _run(settings, ["features", "materialize", use_case], materialize_cmd, ctx, use_case)
-    _run(settings, ["features", "get", use_case, "--sample", "2"], get_cmd, ctx, use_case, sample=2)
-    _run(
-        settings,
-        ["train", use_case, "--trials", str(trials)],
-        train_cmd,
-        ctx,
-        use_case,
-        trials=trials,
-    )
-    _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
-    reason = "demo: reviewed the evaluation report"
-    _run(
-        settings,
-        ["models", "approve", use_case, vocab.CHALLENGER, "--by", by, "--reason", reason],
-        approve_cmd,
-        ctx,
-        use_case,
-        vocab.CHALLENGER,
-        by=by,
-        reason=reason,
-    )
-    _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
+    data = _source(ctx, settings, use_case, rows or usecase.source.demo_rows)
+    _pipeline(ctx, settings, use_case, data, trials, by)
     console.print("\n[bold]Try these once the server is up:[/bold]")
     for line in curl_examples(settings, usecase, port):
         console.print(f"  {line}", highlight=False, soft_wrap=True)
-    if not serve:
-        return
+    if serve:
+        _serve(settings, port)
+
+
+def _source(ctx: typer.Context, settings: Settings, use_case: str, rows: int) -> Path:
+    """TABSHIP_DATA/<use case> when there, else generated (and slightly dirty) data."""
+    real = settings.data / use_case if settings.data is not None else None
+    if real is not None and real.is_dir():  # TABSHIP_DATA holds this use case's files
+        console.print(f"[bold]using the data in {real}[/bold]")
+        return real
+    data = settings.home / "data" / use_case
+    args = ["--rows", str(rows), "--out", str(data), "--dirty", "0.001"]
+    shown = ["data", "generate", use_case, *args]
+    _run(settings, shown, generate_cmd, ctx, use_case, out=data, rows=rows, dirty=0.001)
+    return data
+
+
+def _pipeline(
+    ctx: typer.Context, settings: Settings, use_case: str, data: Path, trials: int, by: str
+) -> None:
+    """Build, materialise, look, train, list, approve the challenger, list again."""
+    build = ["features", "build", use_case, "--data", str(data)]
+    _run(settings, build, build_cmd, ctx, use_case, data=data)
+    _run(settings, ["features", "materialize", use_case], materialize_cmd, ctx, use_case)
+    _run(settings, ["features", "get", use_case, "--sample", "2"], get_cmd, ctx, use_case, sample=2)
+    train = ["train", use_case, "--trials", str(trials)]
+    _run(settings, train, train_cmd, ctx, use_case, trials=trials)
+    _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
+    reason = "demo: reviewed the evaluation report"
+    approve = ["models", "approve", use_case, vocab.CHALLENGER, "--by", by, "--reason", reason]
+    _run(settings, approve, approve_cmd, ctx, use_case, vocab.CHALLENGER, by=by, reason=reason)
+    _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
+
+
+def _serve(settings: Settings, port: int) -> None:
+    """Become ``tabship serve`` (this process is replaced; Ctrl-C stops it)."""
     console.print(
         f"\n[bold]Serving on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops.[/bold]"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "tabship",
-        "--home",
-        str(settings.home),
-        "serve",
-        "--port",
-        str(port),
-    ]
+    command = [sys.executable, "-m", "tabship", "--home", str(settings.home), "serve"]
     sys.stdout.flush()
-    os.execv(sys.executable, command)
+    os.execv(sys.executable, [*command, "--port", str(port)])

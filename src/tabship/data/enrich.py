@@ -27,6 +27,8 @@ def table_name(spec: EnrichSpec) -> str:
 
 @dataclass(frozen=True)
 class Reference:
+    """Reference rows read for a build (or from a bundle), with their content's version."""
+
     spec: EnrichSpec
     rows: pa.Table  # the key (text) and the declared columns (float64)
     version: str  # content hash of the file

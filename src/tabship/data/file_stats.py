@@ -28,6 +28,7 @@ class ColumnStats:
     floating: bool = False  # NaN is left out of the bounds, and sorts above every number
 
     def never_null(self) -> bool:
+        """Whether the footers prove the column holds no NULL."""
         return self.nulls == 0
 
     def never_below(self, bound: object) -> bool:

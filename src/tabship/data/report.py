@@ -9,6 +9,8 @@ from pathlib import Path
 
 @dataclass
 class QualityReport:
+    """The data-quality report of one build: rows in, quarantined by rule, normalised, out."""
+
     use_case: str
     build_id: str
     source_files: list[str]
@@ -28,19 +30,23 @@ class QualityReport:
 
     @property
     def rows_out(self) -> int:
+        """Rows that reach the feature table."""
         return self.rows_in - self.rows_quarantined
 
     @property
     def invalid_share(self) -> float:
+        """Share of rows quarantined: what the build's tolerance is checked against."""
         return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
 
     def to_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data."""
         out = asdict(self)
         out["rows_out"] = self.rows_out
         out["invalid_share"] = self.invalid_share
         return out
 
     def to_markdown(self) -> str:
+        """The report as Markdown a person reads."""
         verdict = "passed" if self.passed else "FAILED"
         lines = [
             f"# Data quality: {self.use_case} (build {self.build_id})",

@@ -53,6 +53,7 @@ class CheckedTable:
 
     @property
     def is_invalid(self) -> ir.BooleanValue:
+        """True for rows that break at least one rule."""
         out: ir.BooleanValue = ibis.literal(False)
         for broken in self.rules.values():
             out = out | broken

@@ -1,0 +1,2 @@
+"""Feature computation: portable definitions (Ibis) run by an engine (DuckDB or Spark), point in
+time."""

@@ -50,6 +50,7 @@ class Engine(ABC):
         return self.con.create_view(name, ibis.memtable(data), overwrite=True)
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
+        """Run an expression and fetch its result as Arrow."""
         return self.con.to_pyarrow(expr)
 
     def duplicated_values(self, table: ir.Table, column: str) -> Future[pa.Table]:
@@ -68,6 +69,8 @@ class Engine(ABC):
 
 
 class DuckDBEngine(Engine):
+    """The embedded engine: DuckDB in this process, spilling to disk past its memory limit."""
+
     name = "duckdb"
 
     def __init__(self, settings: Settings) -> None:
@@ -85,6 +88,7 @@ class DuckDBEngine(Engine):
         self.con = ibis.duckdb.connect(**config)
 
     def read(self, files: list[Path]) -> ir.Table:
+        """The source files as one table (CSV read as text: the contract types it)."""
         paths = [str(f) for f in files]
         if files[0].suffix == ".csv":
             # Read text as text: the contract types it and quarantines what does not parse.
@@ -92,11 +96,13 @@ class DuckDBEngine(Engine):
         return self.con.read_parquet(paths)
 
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
+        """Write a result as Parquet files into a new ``folder``, in parallel, natively."""
         self.con.to_parquet(expr, folder, per_thread_output=True)
 
     def to_arrow(self, expr: ir.Expr) -> pa.Table:
         # Ibis's own fetch imports its pandas conversions on first use, 0.2 s of every
         # build; typing the result to the expression's schema needs only the Arrow ones.
+        """Run an expression and fetch its result as Arrow, typed to its schema."""
         table = expr.as_table()
         schema = table.schema()
         if table.op().find(ops.InMemoryTable) or any(t.is_null() for t in schema.types):
@@ -107,6 +113,7 @@ class DuckDBEngine(Engine):
     def duplicated_values(self, table: ir.Table, column: str) -> Future[pa.Table]:
         # Local data: a dense integer key is counted in memory (see dense_keys), on a
         # core the engine leaves idle while the count runs single-threaded.
+        """Values of ``column`` that repeat (counted in memory for dense integer keys)."""
         count = dense_duplicates(self.to_arrow, table, column)
         if count is None:
             return super().duplicated_values(table, column)
@@ -114,15 +121,19 @@ class DuckDBEngine(Engine):
 
     def register_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> ir.Table:
         # DuckDB scans Arrow datasets lazily, with projection and filter push-down.
+        """Expose Arrow data to queries under ``name``."""
         raw = self.con.con
         raw.register(name, data)
         return self.con.table(name)
 
     def close(self) -> None:
+        """Release the connection."""
         self.con.disconnect()
 
 
 class SparkEngine(Engine):
+    """The scale-out engine: the same definitions on a Spark session (local or a cluster)."""
+
     name = "spark"
 
     def __init__(self, settings: Settings) -> None:
@@ -145,6 +156,7 @@ class SparkEngine(Engine):
         self._views = 0
 
     def read(self, files: list[Path]) -> ir.Table:
+        """The source files as one Spark-backed table."""
         paths = [str(f) for f in files]
         if files[0].suffix == ".csv":
             # Every column as text, like DuckDB: the contract types it.
@@ -157,6 +169,7 @@ class SparkEngine(Engine):
         return self.con.table(name)
 
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
+        """Write a result as Parquet files into a new ``folder`` from Spark's executors."""
         self.con.to_parquet_dir(expr, folder)
 
 

@@ -1,0 +1,1 @@
+"""The model registry (MLflow's): versions, aliases, gates, approvals and its vocabulary."""

@@ -16,6 +16,8 @@ class ApprovalError(TabshipError):
 
 @dataclass(frozen=True)
 class Decision:
+    """A person's recorded decision on a version: what, who, when, why, the champion before."""
+
     action: str
     model: str
     version: str

@@ -22,6 +22,7 @@ _HISTORY_CHARS = 4000
 
 
 def tracking_uri(settings: Settings) -> str:
+    """The MLflow tracking and registry URI: the configured one, else SQLite under the home."""
     if settings.tracking_uri:
         return settings.tracking_uri
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -63,6 +64,7 @@ class Registry:
         return str(registered.version)
 
     def version(self, name: str, version: str | int) -> Any:
+        """One version by number (a one-line error when absent)."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -80,13 +82,16 @@ class Registry:
         return found
 
     def versions(self, name: str) -> list[Any]:
+        """Every version of a model, oldest first."""
         found = self.client.search_model_versions(f"name = '{name}'")
         return sorted(found, key=lambda v: int(v.version))
 
     def names(self) -> list[str]:
+        """Every registered model's name."""
         return sorted(m.name for m in self.client.search_registered_models())
 
     def alias(self, name: str, alias: str) -> Any | None:
+        """The version an alias names, or None."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -95,6 +100,7 @@ class Registry:
             return None
 
     def aliases(self, name: str) -> dict[str, str]:
+        """A model's aliases: name to version number."""
         try:
             model = self.client.get_registered_model(name)
         except Exception as exc:
@@ -102,18 +108,22 @@ class Registry:
         return {alias: str(version) for alias, version in model.aliases.items()}
 
     def set_alias(self, name: str, alias: str, version: str | int) -> None:
+        """Point an alias at a version."""
         self.client.set_registered_model_alias(name, alias, str(version))
 
     def tag_version(self, name: str, version: str | int, tags: dict[str, str]) -> None:
+        """Set tags on a version."""
         for key, value in tags.items():
             self.client.set_model_version_tag(name, str(version), key, value)
 
     def history(self, name: str) -> list[dict[str, Any]]:
+        """Every decision taken on a model, oldest first."""
         model = self.client.get_registered_model(name)
         raw = model.tags.get(HISTORY)
         return list(json.loads(raw)) if raw else []
 
     def append_history(self, name: str, event: dict[str, Any]) -> None:
+        """Record a decision (the oldest are dropped past MLflow's tag size)."""
         events = [*self.history(name), event]
         text = json.dumps(events)
         while len(text) > _HISTORY_CHARS and len(events) > 1:  # MLflow caps tag values

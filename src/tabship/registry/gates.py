@@ -20,12 +20,15 @@ def _within(metric: str, value: float, reference: float, drop: float) -> tuple[b
 
 @dataclass(frozen=True)
 class GateResult:
+    """One declared gate checked on a version: its name, the value, the limit, and the verdict."""
+
     name: str
     passed: bool
     value: float
     limit: float
 
     def describe(self) -> str:
+        """The gate in one line: name, value against its limit, verdict."""
         mark = "pass" if self.passed else "FAIL"
         return f"{mark} {self.name}: {self.value:.4g} (limit {self.limit:.4g})"
 
@@ -73,4 +76,5 @@ def check(
 
 
 def as_dicts(results: list[GateResult]) -> list[dict[str, object]]:
+    """Gate results as plain data (a version's tag, the report)."""
     return [asdict(r) for r in results]

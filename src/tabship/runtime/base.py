@@ -8,6 +8,8 @@ import numpy as np
 
 
 class Runtime(Protocol):
+    """What serving needs of a model: score a matrix of features, in a known dtype."""
+
     name: str
     dtype: Any  # numpy scalar type; what the model was checked with: float32 for ONNX graphs
 

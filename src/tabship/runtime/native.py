@@ -13,6 +13,9 @@ import numpy as np
 
 
 class NativeRuntime:
+    """The native model (MLflow's pyfunc of the fitted pipeline), where the ONNX export did not
+    match."""
+
     name = "native"
     dtype = np.float64
 
@@ -27,6 +30,7 @@ class NativeRuntime:
         self._features, self._classifier = features, classifier
 
     def score(self, x: np.ndarray) -> np.ndarray:
+        """Scores for a matrix in the model's feature order (NaN = missing)."""
         import pandas as pd
 
         frame = pd.DataFrame(x, columns=self._features)

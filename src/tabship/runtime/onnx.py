@@ -10,6 +10,8 @@ INPUT_NAME = "features"
 
 
 class OnnxRuntime:
+    """The exported ONNX graph on ONNX Runtime, single-threaded: microseconds a row."""
+
     name = "onnx"
     dtype = np.float32
 
@@ -27,6 +29,7 @@ class OnnxRuntime:
         self._classifier = classifier
 
     def score(self, x: np.ndarray) -> np.ndarray:
+        """Scores for a float32 matrix in the model's feature order (NaN = missing)."""
         (out,) = self._session.run([self._output], {INPUT_NAME: x})
         scores = np.asarray(out)
         return scores[:, 1] if self._classifier else scores.reshape(-1)

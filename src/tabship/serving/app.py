@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI
@@ -58,6 +58,7 @@ def _syncer(mode: SyncMode, settings: Settings, repo: Repository) -> Syncer:
 def build_services(
     settings: Settings, role: Role, features_url: str | None, sync: SyncMode
 ) -> Services:
+    """Everything a server holds for its role, built once at start-up."""
     usecases = _usecases(settings)
     local = role in {"all", "features"} or not features_url
     online = open_online_store(settings) if local else None
@@ -97,12 +98,14 @@ class TabshipAPI(FastAPI):
     fast_path: FastPath | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer hot routes on the fast path when enabled; everything else through FastAPI."""
         if self.fast_path is not None:
             await self.fast_path(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 
     async def starlette_call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling, for what the fast path passes on."""
         await super().__call__(scope, receive, send)
 
 
@@ -116,13 +119,9 @@ def _mount(app: FastAPI, routers: list[APIRouter]) -> None:
     app.router.routes[:] = own + [r for r in app.router.routes if r not in own]
 
 
-def create_app(
-    settings: Settings,
-    role: Role = "all",
-    features_url: str | None = None,
-    sync: SyncMode = "worker",
-) -> FastAPI:
-    svc = build_services(settings, role, features_url, sync)
+def _lifespan(svc: Services) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Start-up (log writer, models loaded, sync worker and repository watcher started, the
+    loaded objects frozen out of the collector) and the orderly shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -136,7 +135,7 @@ def create_app(
         # walking it on every full collection (long pauses show up as p99 latency).
         gc.collect()
         gc.freeze()
-        _log.info("serving", extra={"role": role, "models": sorted(svc.pool.views)})
+        _log.info("serving", extra={"role": svc.role, "models": sorted(svc.pool.views)})
         try:
             yield
         finally:
@@ -150,11 +149,35 @@ def create_app(
                 await svc.features.close()
             _log.info("stopped", extra={"predictions_logged": svc.log.written})
 
+    return lifespan
+
+
+def _routers(svc: Services) -> list[APIRouter]:
+    """The role's routers, hot ones first, health last."""
+    routers = (
+        [predict.router, client_router(svc), models.router, admin.router]
+        if svc.serves_predictions
+        else []
+    )
+    if svc.role in {"all", "features"}:
+        routers.insert(0, features.router)
+    return [*routers, health.router]
+
+
+def create_app(
+    settings: Settings,
+    role: Role = "all",
+    features_url: str | None = None,
+    sync: SyncMode = "worker",
+) -> FastAPI:
+    """The API for a role (features, predictions or both), with its lifespan, routes, docs and
+    context."""
+    svc = build_services(settings, role, features_url, sync)
     app = TabshipAPI(
         title="tabship",
         summary="Features and predictions for the declared use cases.",
         version="1",
-        lifespan=lifespan,
+        lifespan=_lifespan(svc),
         docs_url=None,
         redoc_url=None,
         # FastAPI's OpenTelemetry bridge checks its providers on every request; it is
@@ -168,14 +191,7 @@ def create_app(
     app.state.services = svc
     errors.install(app, svc.redact)
     docs_pages.install(app)
-    routers = (
-        [predict.router, client_router(svc), models.router, admin.router]
-        if svc.serves_predictions
-        else []
-    )
-    if role in {"all", "features"}:
-        routers.insert(0, features.router)
-    _mount(app, [*routers, health.router])
+    _mount(app, _routers(svc))
     openapi.install(app, svc)
     ids = RequestIds()
     app.add_middleware(

@@ -16,7 +16,10 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
+    """Log records as one JSON object per line, with the request id where there is one."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line."""
         entry: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
                 timespec="milliseconds"
@@ -48,6 +51,7 @@ def log_failure(logger: logging.Logger, exc: BaseException) -> None:
 
 
 def configure(level: str = "INFO") -> None:
+    """Send tabship's logs to stderr as JSON lines, at ``level``."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("tabship")

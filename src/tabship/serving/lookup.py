@@ -14,14 +14,22 @@ from tabship.stores.online.base import OnlineStore
 
 @dataclass(frozen=True)
 class Rows:
+    """Feature rows for the keys asked (None where unknown) and the snapshot they came from."""
+
     version: str | None
     rows: list[dict[str, Any] | None]
 
 
 class FeatureSource(Protocol):
-    async def fetch(self, use_case: str, keys: list[str]) -> Rows: ...
+    """Where an entity's features come from: the online store in process, or a feature service."""
 
-    async def close(self) -> None: ...
+    async def fetch(self, use_case: str, keys: list[str]) -> Rows:
+        """The rows of ``keys`` (None where unknown)."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection."""
+        ...
 
 
 async def fetch_rows(
@@ -51,15 +59,18 @@ class LocalFeatures:
         self._inline = store.name == "sqlite"
 
     def fetch_now(self, use_case: str, keys: list[str]) -> Rows:
+        """The rows of ``keys``, read now (SQLite answers from its page cache in microseconds)."""
         found = self.store.lookup(use_case, keys)
         return Rows(found.version, [None if r is None else orjson.loads(r) for r in found.rows])
 
     async def fetch(self, use_case: str, keys: list[str]) -> Rows:
+        """The rows of ``keys``; a network store is read off the event loop."""
         if self._inline:
             return self.fetch_now(use_case, keys)
         return await anyio.to_thread.run_sync(self.fetch_now, use_case, keys)
 
     async def close(self) -> None:
+        """Close the store."""
         self.store.close()
 
 
@@ -75,6 +86,7 @@ class RemoteFeatures:
         )
 
     async def fetch(self, use_case: str, keys: list[str]) -> Rows:
+        """The rows of ``keys``, from the feature service's batch route."""
         response = await self._client.post(f"/v1/features/{use_case}", json={"ids": keys})
         response.raise_for_status()
         body = response.json()
@@ -82,4 +94,5 @@ class RemoteFeatures:
         return Rows(body["feature_table_version"], [by_id.get(k) for k in keys])
 
     async def close(self) -> None:
+        """Close the HTTP client."""
         await self._client.aclose()

@@ -11,6 +11,8 @@ _BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 
 
 
 class Metrics:
+    """The service's Prometheus metrics, in a registry of its own (tests stay apart)."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -69,17 +71,22 @@ class Metrics:
         return child
 
     def http(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count and time a request by route template, method and status."""
         self._child(self.requests, route, method, str(status)).inc()
         self._child(self.latency, route).observe(seconds)
 
     def http_count(self, route: str, method: str, status: int) -> None:
+        """Count a request without timing it (predictions have their own histogram)."""
         self._child(self.requests, route, method, str(status)).inc()
 
     def prediction(self, model: str, version: str, alias: str) -> None:
+        """Count a scored row."""
         self._child(self.predictions, model, version, alias).inc()
 
     def prediction_time(self, model: str, version: str, seconds: float) -> None:
+        """Time a prediction request."""
         self._child(self.prediction_latency, model, version).observe(seconds)
 
     def render(self) -> bytes:
+        """The metrics in Prometheus' text format."""
         return generate_latest(self.registry)

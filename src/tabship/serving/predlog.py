@@ -38,6 +38,7 @@ class Entry(NamedTuple):
     seconds: float
 
     def as_json(self) -> bytes:
+        """The entry as one JSON line."""
         stamp = dt.datetime.fromtimestamp(self.time, dt.UTC).isoformat(timespec="microseconds")
         values = [None if math.isnan(v) else v for v in self.values]  # NaN → null
         return orjson.dumps(
@@ -57,6 +58,9 @@ class Entry(NamedTuple):
 
 
 class PredictionLog:
+    """The durable prediction log: entries appended by the request path, written and fsynced by a
+    thread."""
+
     def __init__(self, folder: Path, flush_interval: float) -> None:
         self.folder = folder
         self.flush_interval = flush_interval
@@ -67,9 +71,11 @@ class PredictionLog:
         self.written = 0
 
     def start(self) -> None:
+        """Start the writer thread."""
         self._thread.start()
 
     def append(self, entry: Entry) -> None:
+        """Queue an entry (no I/O on the request path)."""
         self._queue.put(entry)
 
     def close(self, timeout: float = 30.0) -> None:

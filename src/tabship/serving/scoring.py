@@ -156,12 +156,15 @@ def _bucket(key: str) -> float:
 
 
 class Scorer:
+    """The prediction path: parse, route, look up, score, answer, log."""
+
     def __init__(
         self, features: FeatureSource | None, log: PredictionLog, metrics: Metrics, redact: Redactor
     ) -> None:
         self.features, self.log, self.metrics, self.redact = features, log, metrics, redact
 
     def pick(self, view: ModelView, target: Target, item: Item) -> tuple[Served, str]:
+        """The version that answers an item, and the alias it answers under."""
         if target.served is not None:
             return target.served, target.alias or ""
         champion = view.by_alias(vocab.CHAMPION)

@@ -28,6 +28,9 @@ _log = logging.getLogger("tabship.serve")
 
 @dataclass
 class Services:
+    """What a running server holds: declarations, stores, the model pool, sync, log, metrics,
+    access."""
+
     settings: Settings
     role: Role
     usecases: dict[str, UseCase]
@@ -47,6 +50,7 @@ class Services:
 
     @property
     def serves_predictions(self) -> bool:
+        """Whether this server answers predictions (its role is all or predictions)."""
         return self.role in {"all", "predictions"}
 
     async def reconcile(self) -> list[Change]:

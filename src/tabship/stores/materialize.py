@@ -24,6 +24,9 @@ CHUNK_ROWS = 50_000
 
 @dataclass(frozen=True)
 class MaterializeResult:
+    """What a materialisation made live: the snapshot's version, its rows, whether it was already
+    live."""
+
     use_case: str
     version: str
     rows: int

@@ -39,6 +39,7 @@ class OfflineStore:
         self.root = root
 
     def path(self, use_case: str, table: str) -> Path:
+        """The folder of a use case's table."""
         return self.root / use_case / table
 
     def write(
@@ -146,6 +147,7 @@ class OfflineStore:
         return delta
 
     def dataset(self, use_case: str, table: str, version: int | None = None) -> pads.Dataset:
+        """A table version as an Arrow dataset (read lazily)."""
         return self.open(use_case, table, version).to_pyarrow_dataset()
 
     def lineage(self, use_case: str, table: str, version: int | None = None) -> dict[str, str]:

@@ -27,6 +27,8 @@ from sklearn.model_selection import train_test_split
 
 @dataclass(frozen=True)
 class Baseline:
+    """A baseline's test predictions and what it is, for the report."""
+
     name: str
     own_protocol: dict[str, float] | None  # as the original reported them (leaky), if known
     honest: dict[str, float]  # the same recipe, fitted on our train split, scored on our test
@@ -66,6 +68,8 @@ def notebook_baseline(
     seed: int,
 ) -> Baseline:
     # The notebook kept its (numeric) user id as a feature; a text id cannot be one.
+    """The credit_risk notebook's recipe (SMOTE before the split, the row id as a feature), as
+    written."""
     numeric_id = pd.api.types.is_numeric_dtype(train[entity])
     columns = [entity, *features] if numeric_id else list(features)
     full = pd.concat([train, test])

@@ -23,6 +23,8 @@ from tabship.usecase.training import CostSpec
 
 @dataclass
 class Evaluation:
+    """A classifier's test metrics at its threshold, and the curves the report plots."""
+
     metrics: dict[str, float]
     confusion: list[list[int]]
     plots: dict[str, Path] = field(default_factory=dict)

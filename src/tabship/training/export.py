@@ -34,6 +34,7 @@ class OnnxExport:
 
     @property
     def usable(self) -> bool:
+        """Whether the ONNX graph matched the native model (and so is what serves)."""
         return (
             self.graph is not None
             and self.max_abs_diff is not None

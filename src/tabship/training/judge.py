@@ -27,6 +27,8 @@ Render = Callable[[str, dict[str, Any], list[GateResult], Path], str]
 
 @dataclass(frozen=True)
 class Judged:
+    """A fitted model's verdict: its test metrics, the baseline's, the threshold, the report."""
+
     metrics: dict[str, float]  # the model's, on the test split
     baseline: dict[str, float]  # the baseline's, on the same split
     threshold: float | None
@@ -36,6 +38,7 @@ class Judged:
 def judge_classifier(
     usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
 ) -> Judged:
+    """Judge a classifier: threshold on out-of-fold scores, test metrics, baseline, report."""
     spec, target = usecase.training, str(usecase.target)
     assert spec is not None
     features = usecase.feature_view.features
@@ -83,6 +86,7 @@ def _declared_baseline(
 def judge_regressor(
     usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
 ) -> Judged:
+    """Judge a regressor: test errors, the fit diagnosis, the baseline, report."""
     spec, target = usecase.training, str(usecase.target)
     assert spec is not None
     features = usecase.feature_view.features
@@ -104,9 +108,30 @@ def judge_regressor(
         cv,
         found.oof if same_rows else None,
     )
-    name, columns, recipe = _declared_baseline(usecase, split, spec.seed) or (
+    name, base = _baseline_fit(usecase, split, y, y_test, cv)
+    fits = [fit, base]
+
+    def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
+        bands = regression.by_band(y_test, fits)
+        groups = (
+            regression.by_group(split.test[spec.errors_by], y_test, fits)
+            if spec.errors_by and spec.errors_by in split.test.columns
+            else None
+        )
+        regression.plot(y_test, fits, bands, folder)
+        return report.regression_markdown(
+            title, facts, fits, name, bands, groups, gates, spec.objective, spec.errors_by
+        )
+
+    return Judged(fit.test, base.test, None, render)
+
+
+def _baseline_fit(usecase: UseCase, split: Split, y: Any, y_test: Any, cv: Any) -> tuple[str, Any]:
+    """The declared baseline (else the target's median), diagnosed on the same folds."""
+    assert usecase.training is not None
+    name, columns, recipe = _declared_baseline(usecase, split, usecase.training.seed) or (
         "the median of the target",
-        features,
+        usecase.feature_view.features,
         DummyRegressor(strategy="median"),
     )
 
@@ -125,26 +150,13 @@ def judge_regressor(
         y_test,
         cv,
     )
-    fits = [fit, base]
-
-    def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
-        bands = regression.by_band(y_test, fits)
-        groups = (
-            regression.by_group(split.test[spec.errors_by], y_test, fits)
-            if spec.errors_by and spec.errors_by in split.test.columns
-            else None
-        )
-        regression.plot(y_test, fits, bands, folder)
-        return report.regression_markdown(
-            title, facts, fits, name, bands, groups, gates, spec.objective, spec.errors_by
-        )
-
-    return Judged(fit.test, base.test, None, render)
+    return name, base
 
 
 def judge(
     usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
 ) -> Judged:
+    """Judge a fitted model by its task."""
     spec = usecase.training
     assert spec is not None
     if spec.task == "regression":

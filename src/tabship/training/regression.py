@@ -24,6 +24,7 @@ CURVE_SIZES = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 def metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """MAE, RMSE, R² and MAPE of predictions."""
     return {
         "mae": float(mean_absolute_error(y, pred)),
         "rmse": float(root_mean_squared_error(y, pred)),

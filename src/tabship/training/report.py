@@ -44,6 +44,7 @@ def markdown(
     cv_score: float,
     metric: str,
 ) -> str:
+    """The evaluation report of a classifier, in Markdown."""
     m = evaluation.metrics
     (tn, fp), (fn, tp) = evaluation.confusion
     lines = [
@@ -135,27 +136,7 @@ def regression_markdown(
         "",
         f"Search objective: cross-validated {objective}.",
         "",
-        "## Does it over- or under-fit?",
-        "",
-        "Errors on the rows a model learnt from, on rows it did not see (cross-validated on"
-        " the training split) and on the test split:",
-        "",
-        "| model | train RMSE | CV RMSE | test RMSE | train R² | CV R² | test R² |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        *(
-            f"| {f.name} | {f.train['rmse']:,.0f} | {f.cv['rmse']:,.0f} | {f.test['rmse']:,.0f}"
-            f" | {f.train['r2']:.3f} | {f.cv['r2']:.3f} | {f.test['r2']:.3f} |"
-            for f in fits
-        ),
-        "",
-        *(f"- {f.name}: {f.verdict()}." for f in fits),
-        "",
-        "Learning curve (RMSE by number of training rows):",
-        "",
-        "| model | rows | on rows learnt | on unseen rows |",
-        "| --- | ---: | ---: | ---: |",
-        *(f"| {f.name} | {n:,} | {t:,.0f} | {v:,.0f} |" for f in fits for n, t, v in f.curve),
-        "",
+        *_fit_section(fits),
         "## Where the errors are",
         "",
         _table(bands),
@@ -178,6 +159,33 @@ def regression_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _fit_section(fits: list[Fit]) -> list[str]:
+    """Train, cross-validated and test errors side by side, verdicts, learning curves."""
+    return [
+        "## Does it over- or under-fit?",
+        "",
+        "Errors on the rows a model learnt from, on rows it did not see (cross-validated on"
+        " the training split) and on the test split:",
+        "",
+        "| model | train RMSE | CV RMSE | test RMSE | train R² | CV R² | test R² |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {f.name} | {f.train['rmse']:,.0f} | {f.cv['rmse']:,.0f} | {f.test['rmse']:,.0f}"
+            f" | {f.train['r2']:.3f} | {f.cv['r2']:.3f} | {f.test['r2']:.3f} |"
+            for f in fits
+        ),
+        "",
+        *(f"- {f.name}: {f.verdict()}." for f in fits),
+        "",
+        "Learning curve (RMSE by number of training rows):",
+        "",
+        "| model | rows | on rows learnt | on unseen rows |",
+        "| --- | ---: | ---: | ---: |",
+        *(f"| {f.name} | {n:,} | {t:,.0f} | {v:,.0f} |" for f in fits for n, t, v in f.curve),
+        "",
+    ]
 
 
 def _table(frame: pd.DataFrame) -> str:

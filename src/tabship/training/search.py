@@ -35,6 +35,8 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 
 @dataclass(frozen=True)
 class SearchResult:
+    """The search's best family and parameters, its cross-validated score and every trial."""
+
     family: str
     params: dict[str, Any]
     cv_score: float
@@ -89,6 +91,7 @@ def predict(model: Any, x: pd.DataFrame, task: str) -> np.ndarray:
 
 
 def labels(frame: pd.DataFrame, target: str, task: str) -> np.ndarray:
+    """The target as the model's labels (0/1 for classification)."""
     column = frame[target].to_numpy()
     return column.astype(float) if task == "regression" else column.astype(int)
 

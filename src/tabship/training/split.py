@@ -14,6 +14,8 @@ from tabship.usecase.training import SplitSpec
 
 @dataclass(frozen=True)
 class Split:
+    """Train and test rows, split by the declared column (no entity on both sides)."""
+
     train: pd.DataFrame
     test: pd.DataFrame
 

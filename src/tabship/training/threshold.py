@@ -11,6 +11,8 @@ from tabship.usecase.training import CostSpec
 
 @dataclass(frozen=True)
 class Threshold:
+    """The chosen decision threshold and the business cost it gives."""
+
     value: float
     cost_per_row: float
 

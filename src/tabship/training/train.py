@@ -38,6 +38,8 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class TrainResult:
+    """What a training run registered: its version, metrics, gates and report."""
+
     run_id: str
     model_name: str
     version: str
@@ -50,6 +52,7 @@ class TrainResult:
 
     @property
     def gates_passed(self) -> bool:
+        """Whether every declared gate passed."""
         return all(g.passed for g in self.gates)
 
 
@@ -143,6 +146,7 @@ def train(
     step: Progress = lambda _: None,
     on_trial: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
+    """One run: read the feature table, split, search, fit, judge, gate, track, register."""
     spec = usecase.training
     if spec is None:
         raise UseCaseError(f"{usecase.name} declares no training section")

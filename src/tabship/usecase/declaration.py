@@ -102,6 +102,7 @@ class UseCase(Strict):
 
     @property
     def enriched_columns(self) -> set[str]:
+        """Columns the service joins from reference data (never sent by a client)."""
         return {c for e in self.enrich for c in e.columns}
 
     @property

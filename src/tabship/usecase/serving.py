@@ -44,6 +44,8 @@ class RouteSpec(Strict):
 
 
 class ServingSpec(Strict):
+    """How a use case is served: payload fields, batch limit, traffic policy, client routes."""
+
     payload: list[str] | None = Field(
         None,
         description="Fields a JSON payload carries (default: the model's features). Columns "

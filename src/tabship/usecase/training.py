@@ -42,6 +42,8 @@ class GateSpec(Strict):
 
 
 class TrainingSpec(Strict):
+    """How a use case is trained: task, split, families, search, imbalance, cost, gates."""
+
     task: Task = "classification"
     split: SplitSpec
     families: list[Family] = Field(default_factory=lambda: list(DEFAULT_FAMILIES))

@@ -27,6 +27,7 @@ class RequestIds:
         self._prefix, self._counter = uuid.uuid4().hex[:12], itertools.count(1)
 
     def __call__(self, scope: Scope) -> str:
+        """The request's id: the caller's X-Request-ID (capped), else a fresh one."""
         for key, value in scope["headers"]:
             if key == b"x-request-id" and value:
                 return str(value.decode("latin-1"))[:64]
@@ -42,6 +43,7 @@ class RequestContext:
         self.app, self.metrics, self.ids, self.max_body = app, metrics, ids, max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request with its id, limit, metrics and the last word on failures."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

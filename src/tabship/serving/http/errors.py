@@ -17,6 +17,8 @@ from starlette.responses import Response
 
 
 class ApiError(Exception):
+    """An error a caller can act on: HTTP status, code, message, and the field at fault."""
+
     def __init__(
         self, status: int, code: str, message: str, field: str | None = None, model: str = ""
     ) -> None:
@@ -31,10 +33,12 @@ class ApiError(Exception):
 
 
 def error_bytes(code: str, message: str, field: str | None = None) -> bytes:
+    """The error body, as bytes."""
     return orjson.dumps({"error": {"code": code, "message": message, "field": field}})
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """The error body, as a response."""
     return Response(
         error_bytes(code, message, field), status_code=status, media_type="application/json"
     )
@@ -56,6 +60,7 @@ class Redactor:
         self.hide = hide
 
     def __call__(self, value: Any) -> str:
+        """The value as it may be echoed: hidden, or at most 80 characters."""
         if self.hide:
             return "<hidden>"
         if isinstance(value, str):

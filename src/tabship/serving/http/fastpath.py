@@ -34,6 +34,8 @@ _log = logging.getLogger("tabship.serve")
 
 
 class FastPath:
+    """The hot routes (predictions, a feature lookup) as plain ASGI, before FastAPI."""
+
     def __init__(self, app: ASGIApp, svc: Services, ids: RequestIds) -> None:
         self.app, self.svc, self.ids = app, svc, ids
         self.predictions = svc.serves_predictions
@@ -62,6 +64,7 @@ class FastPath:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a hot request here, or pass it on to FastAPI."""
         route = self._route(scope) if scope["type"] == "http" else None
         if route is None:
             await self.app(scope, receive, send)

@@ -19,6 +19,7 @@ from tabship.usecase import UseCase
 
 
 def model_view(svc: Services, name: str) -> ModelView:
+    """The model's loaded versions; 404 for an unknown model, 503 for one with none loaded."""
     view = svc.pool.views.get(name)
     if view is None:
         known = ", ".join(sorted(svc.pool.views)) or "none"

@@ -39,6 +39,8 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class ModelState:
+    """What the registry says of one model: aliases, versions, decisions, when it was synced."""
+
     name: str
     aliases: dict[str, str]
     versions: dict[str, VersionInfo]
@@ -47,10 +49,12 @@ class ModelState:
 
 
 def now() -> str:
+    """The time now, UTC, in ISO 8601 to the millisecond."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def write_json(path: Path, payload: Any) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as out:
@@ -61,18 +65,23 @@ def write_json(path: Path, payload: Any) -> None:
 
 
 class Repository:
+    """The local mirror of the registry a server serves from: state files and version bundles."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def models(self) -> list[str]:
+        """Models the mirror holds."""
         if not self.root.is_dir():
             return []
         return sorted(p.parent.name for p in self.root.glob(f"*/{STATE}"))
 
     def version_dir(self, model: str, version: str) -> Path:
+        """Where a version's bundle lives."""
         return self.root / model / "versions" / version
 
     def has_bundle(self, model: str, version: str) -> bool:
+        """Whether a version's bundle is in place."""
         return (self.version_dir(model, version) / META).is_file()
 
     def install_bundle(self, model: str, version: str, source: Path) -> Path:
@@ -88,9 +97,11 @@ class Repository:
         return target
 
     def read_meta(self, model: str, version: str) -> dict[str, Any]:
+        """A version's bundle metadata (features, threshold, runtime, check rows)."""
         return dict(json.loads((self.version_dir(model, version) / META).read_text()))
 
     def write_state(self, state: ModelState) -> None:
+        """Write a model's state; an unchanged one is left alone, so its mtime means change."""
         payload = {
             "name": state.name,
             "aliases": state.aliases,
@@ -106,6 +117,7 @@ class Repository:
         write_json(path, payload)
 
     def read_state(self, model: str) -> ModelState | None:
+        """A model's state, or None before its first sync."""
         path = self.root / model / STATE
         if not path.is_file():
             return None
@@ -150,6 +162,7 @@ class Repository:
             return {}
 
     def sync_status(self) -> dict[str, Any]:
+        """The last sync pass: its number, time, error and the reload request it answered."""
         path = self.root / SYNC
         if not path.is_file():
             return {"generation": 0, "synced_at": None, "error": None}

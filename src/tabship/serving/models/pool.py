@@ -36,6 +36,7 @@ class Enrichment:
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> Enrichment:
+        """Reference data from a bundle's metadata."""
         return cls(meta["name"], meta["key"], list(meta["columns"]), meta["version"], meta["rows"])
 
 
@@ -70,6 +71,8 @@ class Served:
 
 @dataclass(frozen=True)
 class ModelView:
+    """One model as served: its loaded versions, aliases, state and policy, swapped as a whole."""
+
     name: str
     versions: dict[str, Served]
     aliases: dict[str, str]
@@ -79,12 +82,15 @@ class ModelView:
     entity: str
 
     def by_alias(self, alias: str) -> Served | None:
+        """The loaded version an alias names, or None."""
         version = self.aliases.get(alias)
         return None if version is None else self.versions.get(version)
 
 
 @dataclass
 class Change:
+    """What a reconcile did to one model: loaded, unloaded, refused, aliases moved."""
+
     model: str
     loaded: list[str] = field(default_factory=list)
     unloaded: list[str] = field(default_factory=list)
@@ -93,6 +99,7 @@ class Change:
 
     @property
     def empty(self) -> bool:
+        """Whether nothing changed."""
         return not (self.loaded or self.unloaded or self.failed or self.aliases)
 
 
@@ -134,6 +141,8 @@ def _wanted(state: ModelState, keep: int) -> list[str]:
 
 
 class Pool:
+    """Every model's loaded versions, planned from the mirror and swapped in one assignment."""
+
     def __init__(self, repo: Repository, specs: dict[str, ServingSpec], keep: int) -> None:
         self.repo, self.specs, self.keep = repo, specs, keep
         self.views: dict[str, ModelView] = {}
@@ -225,4 +234,5 @@ class Pool:
         return view, change
 
     def swap(self, views: dict[str, ModelView]) -> None:
+        """Make the planned views live (one assignment: a request sees old or new)."""
         self.views = views  # one assignment: a request sees the old map or the new one

@@ -37,6 +37,7 @@ _log = logging.getLogger("tabship.sync")
 
 
 def repository(settings: Settings) -> Repository:
+    """The mirror under the home of ``settings``."""
     return Repository(settings.serving_dir)
 
 
@@ -159,6 +160,7 @@ _CREDENTIALS = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
 def main() -> None:
+    """``python -m tabship.serving.models.sync [--watch]``: one pass, or the sync worker's loop."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--watch", action="store_true", help="keep syncing")
     parser.add_argument("--interval", type=float, default=5.0)

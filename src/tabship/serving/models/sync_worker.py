@@ -56,13 +56,13 @@ class NoSync:
     """Serve the repository as it is: someone else keeps it in step."""
 
     def start(self) -> None:
-        return None
+        """Nothing to start."""
 
     async def request(self, timeout: float) -> None:
-        return None
+        """Nothing to wait for: the mirror is fed by someone else."""
 
     def stop(self) -> None:
-        return None
+        """Nothing to stop."""
 
 
 class InlineSync:
@@ -72,9 +72,10 @@ class InlineSync:
         self.settings = settings
 
     def start(self) -> None:
-        return None
+        """Nothing to start: passes run on request."""
 
     async def request(self, timeout: float) -> None:
+        """Run a pass in a thread of this process, within ``timeout`` seconds."""
         from tabship.serving.models.sync import describe_failure, sync_and_mark
 
         try:
@@ -86,7 +87,7 @@ class InlineSync:
             raise SyncError("registry_unreachable", describe_failure(exc)) from exc
 
     def stop(self) -> None:
-        return None
+        """Nothing to stop."""
 
 
 class SyncWorker:
@@ -112,6 +113,7 @@ class SyncWorker:
         return env
 
     def start(self) -> None:
+        """Start the worker process (again, if it exited)."""
         if self.process is not None and self.process.poll() is None:
             return
         if self.process is not None:
@@ -121,6 +123,8 @@ class SyncWorker:
         self.process = subprocess.Popen(args, env=self._env())
 
     async def request(self, timeout: float) -> None:
+        """Ask the worker for a pass and wait, at most ``timeout`` seconds, for one that began after
+        the request."""
         self.start()
         process = self.process
         assert process is not None
@@ -154,6 +158,7 @@ class SyncWorker:
             await asyncio.sleep(0.05)
 
     def stop(self) -> None:
+        """Stop the worker (SIGTERM, then SIGKILL after 10 s)."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -13,6 +13,7 @@ from tabship.settings import Scope
 
 
 def services(request: Request) -> Services:
+    """The server's services, for routes that declare them."""
     found: Services = request.app.state.services
     return found
 

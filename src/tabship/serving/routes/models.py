@@ -44,6 +44,7 @@ def _version(view: ModelView, served: Served) -> dict[str, Any]:
 
 
 def describe(view: ModelView) -> dict[str, Any]:
+    """One model as the API describes it: versions, aliases, policy, failures."""
     return {
         "name": view.name,
         "entity": view.entity,

@@ -49,6 +49,7 @@ class OnlineStore(ABC):
         read in one step so the version always describes the rows."""
 
     def get_raw(self, use_case: str, keys: Sequence[str]) -> list[str | None]:
+        """The stored JSON text of each key's row (None where unknown)."""
         return self.lookup(use_case, keys).rows
 
     @abstractmethod
@@ -60,10 +61,12 @@ class OnlineStore(ABC):
         """Up to ``limit`` keys of the live snapshot (for samples and smoke tests)."""
 
     def get(self, use_case: str, key: str) -> dict[str, Any] | None:
+        """One entity's row, or None."""
         raw = self.get_raw(use_case, [key])[0]
         return None if raw is None else json.loads(raw)
 
     def get_many(self, use_case: str, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """Rows by key (None where unknown)."""
         raws = self.get_raw(use_case, keys)
         return {k: (None if r is None else json.loads(r)) for k, r in zip(keys, raws, strict=True)}
 

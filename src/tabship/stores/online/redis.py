@@ -33,6 +33,8 @@ def _version_of(snapshot_hash: str) -> str:
 
 
 class RedisOnlineStore(OnlineStore):
+    """The online store on Redis: one hash per snapshot, the live snapshot switched atomically."""
+
     name = "redis"
 
     def __init__(self, url: str, prefix: str = "tabship") -> None:
@@ -52,6 +54,7 @@ class RedisOnlineStore(OnlineStore):
     def write_snapshot(
         self, use_case: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
     ) -> int:
+        """Write a snapshot under a new key, then make it live in one step."""
         written_at = dt.datetime.now(dt.UTC).isoformat()
         target = self._hash(use_case, version, written_at)
         count = 0
@@ -83,6 +86,7 @@ class RedisOnlineStore(OnlineStore):
             self.client.unlink(*stale)
 
     def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
+        """The rows of ``keys`` from the live snapshot."""
         if not keys:
             return Lookup(self._live_version(use_case), [])
         values: list[Any] = self._read(keys=[self._pointer(use_case)], args=list(keys))
@@ -95,6 +99,7 @@ class RedisOnlineStore(OnlineStore):
         return None if live is None else _version_of(str(live))
 
     def keys(self, use_case: str, limit: int) -> list[str]:
+        """Up to ``limit`` keys of the live snapshot."""
         live = self.client.get(self._pointer(use_case))
         if live is None:
             return []
@@ -102,6 +107,7 @@ class RedisOnlineStore(OnlineStore):
         return sorted(str(k) for k in fields)[:limit]
 
     def snapshot(self, use_case: str) -> Snapshot | None:
+        """The live snapshot's version and size, or None."""
         raw = self.client.get(self._meta(use_case))
         if raw is None:
             return None
@@ -109,4 +115,5 @@ class RedisOnlineStore(OnlineStore):
         return Snapshot(use_case, meta["version"], meta["rows"], meta["written_at"])
 
     def close(self) -> None:
+        """Close the connection."""
         self.client.close()

@@ -27,6 +27,8 @@ def _table(use_case: str, staging: bool = False) -> str:
 
 
 class SQLiteOnlineStore(OnlineStore):
+    """The online store on SQLite (WAL): a table per snapshot, the live one switched atomically."""
+
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
@@ -54,6 +56,7 @@ class SQLiteOnlineStore(OnlineStore):
     def write_snapshot(
         self, use_case: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
     ) -> int:
+        """Write a snapshot into a new table, then make it live in one transaction."""
         live, staging = _table(use_case), _table(use_case, staging=True)
         con = self._con()
         con.execute("BEGIN IMMEDIATE")
@@ -77,6 +80,7 @@ class SQLiteOnlineStore(OnlineStore):
         return count
 
     def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
+        """The rows of ``keys`` from the live snapshot."""
         if len(keys) == 1:
             return self._lookup_one(use_case, keys[0])
         con, live = self._con(), _table(use_case)
@@ -119,6 +123,7 @@ class SQLiteOnlineStore(OnlineStore):
         return Lookup(None, [None]) if found is None else Lookup(found[0], [found[1]])
 
     def keys(self, use_case: str, limit: int) -> list[str]:
+        """Up to ``limit`` keys of the live snapshot."""
         try:
             rows = self._con().execute(
                 f"SELECT key FROM {_table(use_case)} ORDER BY key LIMIT ?", (limit,)
@@ -130,6 +135,7 @@ class SQLiteOnlineStore(OnlineStore):
             raise
 
     def snapshot(self, use_case: str) -> Snapshot | None:
+        """The live snapshot's version and size, or None."""
         row = (
             self._con()
             .execute(
@@ -142,6 +148,7 @@ class SQLiteOnlineStore(OnlineStore):
         return None if row is None else Snapshot(*row)
 
     def close(self) -> None:
+        """Close the connection."""
         con = getattr(self._local, "con", None)
         if con is not None:
             con.close()
