@@ -57,7 +57,8 @@ def test_generate_build_materialize_get(cli, settings: Settings, tmp_path: Path)
         "years_on_the_job",
         "flag_own_car",
     }
-    one = cli("features", "get", "credit_risk", str(first["features"]["id"]))
+    assert set(first) == {"use_case", "id", "features", "event_time", "feature_table_version"}
+    one = cli("features", "get", "credit_risk", first["id"])
     assert one.code == 0
     assert json.loads(one.out)["features"] == first["features"]
     history = cli("features", "history", "credit_risk")

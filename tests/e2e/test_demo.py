@@ -78,6 +78,7 @@ def test_demo_runs_every_step_and_its_curl_commands_work(tmp_path: Path) -> None
         "models approve",
     ):
         assert f"$ tabship --home {home} {step}" in stdout
+    assert "served by ONNX Runtime (parity holds: max abs diff" in stdout  # and says why
     features, by_id, by_version, model = _answers(env, port, curls)
     assert set(features["features"]) >= {"age", "nb_previous_loans"}  # type: ignore[arg-type]
     assert by_id["alias"] == "champion"

@@ -72,6 +72,29 @@ def test_declaration_must_refer_to_declared_columns(tmp_path: Path) -> None:
         load_usecase("visits", tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("training", "named"),
+    [
+        ("split: {column: store}", "training.split.column names 'store'"),
+        (
+            "split: {column: shop}\n  task: regression\n  errors_by: region",
+            "training.errors_by names 'region'",
+        ),
+    ],
+)
+def test_training_columns_must_be_source_columns_or_features(
+    tmp_path: Path, training: str, named: str
+) -> None:
+    (tmp_path / "visits").mkdir()
+    declaration = DECLARATION + "training:\n  " + training + "\n"
+    (tmp_path / "visits" / "usecase.yaml").write_text(declaration)
+    with pytest.raises(UseCaseError) as raised:
+        load_usecase("visits", tmp_path)
+    assert named in str(raised.value)
+    assert "neither a source column nor a feature" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
 WHOLE_TABLE_FEATURES = """
 import ibis
 from tabship.features.pit import history

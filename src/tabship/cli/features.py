@@ -13,6 +13,7 @@ from tabship.cli.context import console, console_err, get, progress
 from tabship.errors import StoreError
 from tabship.settings import EngineName, OnlineName
 from tabship.stores.online import open_online_store
+from tabship.stores.online.base import entity_answer
 
 if TYPE_CHECKING:
     from tabship.features.build import BuildResult
@@ -135,8 +136,9 @@ def get_cmd(
         raise StoreError(
             f"{usecase.entity} {', '.join(missing)} not found in {use_case} ({snapshot.version})"
         )
-    for row in rows.values():
-        console.print_json(json.dumps({"features": row, "feature_table_version": snapshot.version}))
+    for key, row in rows.items():
+        answer = {"use_case": use_case, **entity_answer(usecase, key, row or {})}
+        console.print_json(json.dumps({**answer, "feature_table_version": snapshot.version}))
 
 
 @app.command("history")

@@ -94,6 +94,8 @@ def _train_once(
         table.add_row("threshold", f"{m['threshold']:.4f}", "0.5")
     console.print(table)
     console.print(f"run {result.run_id}, feature table version {result.feature_version}")
+    runtime = "ONNX Runtime" if result.runtime == "onnx" else "the native model"
+    console.print(f"  served by {runtime} ({result.runtime_reason})")
     for gate in result.gates:
         console.print(f"  gate {gate.describe()}")
     verdict = (

@@ -49,6 +49,8 @@ class TrainResult:
     gates: list[GateResult]
     report: str
     feature_version: int
+    runtime: str = "onnx"  # what will serve it: onnx or native
+    runtime_reason: str = ""  # why: the ONNX parity check's verdict
 
     @property
     def gates_passed(self) -> bool:
@@ -227,6 +229,8 @@ def _track(usecase: UseCase, settings: Settings, registry: Registry, c: Candidat
         c.gates,
         text,
         c.feature_version,
+        "onnx" if exported.usable else "native",
+        exported.reason,
     )
 
 

@@ -130,6 +130,26 @@ def _import_file(module_name: str, path: Path) -> ModuleType:
     return module
 
 
+def _check_training_columns(usecase: UseCase, path: Path) -> None:
+    """Columns the training section names must be source columns or features."""
+    spec = usecase.training
+    if spec is None:
+        return
+    known = (
+        set(usecase.contract.columns)
+        | set(usecase.feature_view.features)
+        | usecase.enriched_columns
+    )
+    for where, column in (
+        ("training.split.column", spec.split.column),
+        ("training.errors_by", spec.errors_by),
+    ):
+        if column is not None and column not in known:
+            raise UseCaseError(
+                f"{path}: {where} names '{column}', which is neither a source column nor a feature"
+            )
+
+
 def load_usecase(name: str, usecases_dir: Path) -> UseCase:
     """Read ``usecases_dir/name/usecase.yaml``; every problem becomes a one-line error."""
     folder = usecases_dir / name
@@ -160,6 +180,7 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
         )
     if usecase.name != name:
         raise UseCaseError(f"{path}: declares name '{usecase.name}', folder is '{name}'")
+    _check_training_columns(usecase, path)
     usecase.contract.check_refers_to(
         [c for c in (usecase.entity, usecase.event_time, usecase.row_key) if c]
         + ([usecase.target] if usecase.target else [])

@@ -15,6 +15,7 @@ from tabship.serving.lookup import Rows, fetch_rows
 from tabship.serving.models.pool import ModelView
 from tabship.serving.scoring import Target
 from tabship.serving.services import Services
+from tabship.stores.online.base import entity_answer
 from tabship.usecase import UseCase
 
 
@@ -91,14 +92,6 @@ async def _fetch(svc: Services, use_case: str, keys: list[str]) -> Rows:
     return await fetch_rows(svc.features, use_case, keys)
 
 
-def _shape(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": key,
-        "features": {f: row.get(f) for f in usecase.feature_view.features},
-        "event_time": row.get(usecase.event_time) if usecase.event_time else None,
-    }
-
-
 async def features_bytes(svc: Services, use_case: str, entity_id: str, key: str | None) -> bytes:
     """One entity's features, shared by the route and the ASGI fast path."""
     svc.access.require("features", key)
@@ -113,7 +106,7 @@ async def features_bytes(svc: Services, use_case: str, entity_id: str, key: str 
             f"{usecase.entity} {svc.redact(entity_id)} not found in {use_case} ({version})",
             "entity_id",
         )
-    shaped = _shape(usecase, entity_id, row)
+    shaped = entity_answer(usecase, entity_id, row)
     return orjson.dumps({"use_case": use_case, **shaped, "feature_table_version": found.version})
 
 
@@ -126,7 +119,9 @@ async def features_batch_bytes(
     usecase = _usecase(svc, use_case)
     keys = _ids(expect_object(parse_json(content_type, raw)), usecase.serving.max_batch, svc)
     found = await _fetch(svc, use_case, keys)
-    rows = [_shape(usecase, k, r) for k, r in zip(keys, found.rows, strict=True) if r is not None]
+    rows = [
+        entity_answer(usecase, k, r) for k, r in zip(keys, found.rows, strict=True) if r is not None
+    ]
     missing = [k for k, r in zip(keys, found.rows, strict=True) if r is None]
     answer = {
         "use_case": use_case,

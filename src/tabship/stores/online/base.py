@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tabship.usecase import UseCase
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -72,3 +74,13 @@ class OnlineStore(ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+
+def entity_answer(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:
+    """An entity's live row as the feature API and ``tabship features get`` show it: its
+    id, its features (the declared ones, in order) and the event time they are as of."""
+    return {
+        "id": key,
+        "features": {f: row.get(f) for f in usecase.feature_view.features},
+        "event_time": row.get(usecase.event_time) if usecase.event_time else None,
+    }
