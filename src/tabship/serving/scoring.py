@@ -34,6 +34,7 @@ class Item:
     values: list[float] | None = None
     row: dict[str, Any] | None = None
     enriched: dict[str, str] | None = None  # reference data joined: name -> version
+    missing: bool = False  # a lookup the online store has no row for (batches answer per item)
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,10 @@ class Scorer:
         items: list[Item],
         chosen: list[tuple[Served, str]],
         minimal: bool = False,
+        batch: bool = False,
     ) -> str | None:
-        """Feature values for every item: from its payload, or from the online store."""
+        """Feature values for every item: from its payload, or from the online store. An
+        unknown id fails a single request (404) and marks its item in a batch."""
         for item, (served, _) in zip(items, chosen, strict=True):
             if item.payload is not None:
                 item.values = payload_values(item, served, view.entity, self.redact, minimal)
@@ -205,7 +208,7 @@ class Scorer:
             self.features, view.name, keys, "send the features in the payload, or retry"
         )
         missing = [k for k, row in zip(keys, found.rows, strict=True) if row is None]
-        if missing:
+        if missing and not batch:
             shown = ", ".join(self.redact(k) for k in missing[:10])
             raise ApiError(
                 404,
@@ -217,8 +220,10 @@ class Scorer:
         rows = iter(found.rows)
         for item, (served, _) in zip(items, chosen, strict=True):
             if item.key is not None:
-                item.row = next(rows) or {}
-                item.values = _row_values(item.row, served)
+                row = next(rows)
+                item.missing = row is None
+                item.row = row or {}
+                item.values = None if row is None else _row_values(row, served)
         return found.version
 
     async def predict(
@@ -232,24 +237,40 @@ class Scorer:
         for served in using:  # a swap waits for these before it unloads a version
             served.in_flight += 1
         try:
-            version = await self._fill(view, items, chosen, minimal)
-            scores = self._score(items, chosen)
+            version = await self._fill(view, items, chosen, minimal, batch)
+            found = [i for i, item in enumerate(items) if not item.missing]
+            scores = self._score([items[i] for i in found], [chosen[i] for i in found])
         finally:
             for served in using:
                 served.in_flight -= 1
         answers = [
-            self._answer(view, item, served, alias, score, version)
-            for item, (served, alias), score in zip(items, chosen, scores, strict=True)
+            self._unknown(view, item, i) if item.missing else {} for i, item in enumerate(items)
         ]
         elapsed = time.perf_counter() - started
-        for item, (served, alias), answer in zip(items, chosen, answers, strict=True):
-            self._record(served, alias, item, answer["prediction"], elapsed, request_id, False)
-        self._shadow(view, target, items, request_id)
+        for i, score in zip(found, scores, strict=True):
+            served, alias = chosen[i]
+            answers[i] = self._answer(view, items[i], served, alias, score, version)
+            self._record(served, alias, items[i], score, elapsed, request_id, False)
+        self._shadow(view, target, [items[i] for i in found], request_id)
         self.metrics.prediction_time(view.name, chosen[0][0].version, elapsed)
         return {"predictions": answers} if batch else answers[0]
 
+    def _unknown(self, view: ModelView, item: Item, index: int) -> dict[str, Any]:
+        """A batch item whose id the online store does not know, answered as such."""
+        field = f"instances.{index}.{view.entity}"
+        self.metrics.errors.labels(view.name, "unknown_entity").inc()
+        message = (
+            f"{field}: {view.entity} {self.redact(item.raw_id)} has no features in the online store"
+        )
+        return {
+            view.entity: item.raw_id,
+            "error": {"code": "unknown_entity", "message": message, "field": field},
+        }
+
     @staticmethod
     def _score(items: list[Item], chosen: list[tuple[Served, str]]) -> list[float]:
+        if not items:
+            return []
         if len(items) == 1:
             runtime = chosen[0][0].runtime
             return [float(runtime.score(np.array([items[0].values], dtype=runtime.dtype))[0])]

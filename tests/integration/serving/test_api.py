@@ -95,6 +95,27 @@ def test_payload_and_batch_give_the_same_scores_as_lookup(
     assert scores == pytest.approx([by_id["prediction"]] * 2, abs=1e-7)
 
 
+def test_a_batch_answers_each_item_and_names_the_unknown_ids(
+    client: TestClient, entities: dict[str, dict[str, Any]]
+) -> None:
+    key = int(next(iter(entities)))
+    single = client.post(PREDICT, json={"id": key}).json()
+    got = client.post(PREDICT, json={"instances": [{"id": 999999999}, {"id": key}, {"id": "x"}]})
+    assert got.status_code == 200, got.text
+    first, second, third = got.json()["predictions"]
+    assert first == {
+        "id": 999999999,
+        "error": {
+            "code": "unknown_entity",
+            "message": "instances.0.id: id 999999999 has no features in the online store",
+            "field": "instances.0.id",
+        },
+    }
+    assert second["prediction"] == pytest.approx(single["prediction"], abs=1e-7)
+    assert third["error"]["field"] == "instances.2.id"
+    assert client.post(PREDICT, json={"id": 999999999}).status_code == 404  # one id: 404
+
+
 def test_missing_feature_values_are_scored_as_missing(client: TestClient) -> None:
     payload = dict.fromkeys(FEATURES)
     got = client.post(PREDICT, json=payload)
