@@ -24,7 +24,7 @@ row_key: applicant_id
 target: approved
 source: {pattern: "*.csv"}
 feature_view:
-  features: [score_a, score_b, income]
+  features: [score_a, score_b, income, student]
 contract:
   max_invalid_share: 0.05
   columns:
@@ -32,6 +32,7 @@ contract:
     score_a: {type: float64, nullable: false}
     score_b: {type: float64}
     income: {type: float64, min: 0}
+    student: {type: bool}
     approved: {type: int64, nullable: false, isin: [0, 1]}
 training:
   split: {by: group, column: applicant_id, test_size: 0.25}
@@ -51,10 +52,11 @@ def _applicants(path: Path, rows: int = 3000) -> Path:
             "score_a": rng.normal(size=rows),
             "score_b": rng.normal(size=rows),
             "income": rng.lognormal(10, 0.5, size=rows),
+            "student": rng.random(rows) < 0.3,
         }
     )
     frame.loc[rng.random(rows) < 0.05, "score_b"] = np.nan
-    logit = 1.5 * frame["score_a"] - 1.0 * frame["score_b"].fillna(0) - 1.0
+    logit = 1.5 * frame["score_a"] - 1.0 * frame["score_b"].fillna(0) - 1.0 + frame["student"]
     frame["approved"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     frame.to_csv(path, index=False)
     return path
@@ -90,8 +92,19 @@ def test_a_declaration_and_a_csv_are_enough_to_train_and_serve(tmp_path: Path) -
             f: (None if pd.isna(row[f]) else float(row[f]))
             for f in ("score_a", "score_b", "income")
         }
-        by_payload = client.post("/v1/models/applicants/predict", json=payload).json()
-        assert by_payload["prediction"] == pytest.approx(by_id.json()["prediction"], abs=1e-6)
         features = client.get("/v1/features/applicants/7").json()
         assert features["event_time"] is None
-        assert set(features["features"]) == {"score_a", "score_b", "income"}
+        assert set(features["features"]) == {"score_a", "score_b", "income", "student"}
+        student = features["features"]["student"]
+        assert isinstance(student, bool)  # the feature API's value goes back as it came
+        for flag in (student, float(student)):  # a declared bool: true/false, or 1/0
+            answer = client.post("/v1/models/applicants/predict", json={**payload, "student": flag})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["prediction"] == pytest.approx(
+                by_id.json()["prediction"], abs=1e-6
+            )
+        refused = client.post(
+            "/v1/models/applicants/predict", json={**payload, "student": True, "income": True}
+        )
+        assert refused.status_code == 422  # a number stays a number
+        assert refused.json()["error"]["field"] == "income"

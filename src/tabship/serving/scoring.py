@@ -84,6 +84,8 @@ def payload_values(
                 )
             if isinstance(value, int):
                 identifier(value, where + name, redact)  # a code: 64 bits at most
+        elif kind == "boolean" and isinstance(value, bool):
+            values[name] = float(value)  # a declared bool: true/false as the model saw them
         else:
             values[name] = number(value, where + name, redact)
     if served.enrich:

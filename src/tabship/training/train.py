@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tabship.data.enrich import Reference, table_name
 from tabship.errors import TabshipError, UseCaseError
@@ -105,17 +106,29 @@ def _latency_ms(model: Any, row: pd.DataFrame, task: str, calls: int = 200) -> f
     return float(np.median(timings) * 1000)
 
 
-def serving_inputs(usecase: UseCase, settings: Settings, lineage: dict[str, str]) -> dict[str, Any]:
-    """What a payload carries (``serving.payload``, typed by the contract) and the
-    reference data the service joins to it, at the version this feature table used."""
-    out: dict[str, Any] = {}
+def serving_inputs(
+    usecase: UseCase, settings: Settings, lineage: dict[str, str], feature_version: int
+) -> dict[str, Any]:
+    """How a payload gives each input (a number, text, or true/false), and the reference
+    data the service joins to it, at the version this feature table used."""
+    offline = OfflineStore(settings.offline_dir)
+    # Features as the feature table holds them (definitions may derive a number from a
+    # text column of the same name); payload fields as the contract declares them.
+    table = offline.dataset(usecase.name, FEATURES_TABLE, feature_version).schema
+    stored = {f.name: f.type for f in table}
+    out: dict[str, Any] = {
+        "kinds": {
+            f: "boolean" if f in stored and pa.types.is_boolean(stored[f]) else "number"
+            for f in usecase.feature_view.features
+        }
+    }
     if usecase.serving.payload:
         columns = usecase.contract.columns
+        kinds = {"string": "string", "bool": "boolean"}
         out["payload"] = {
-            f: "string" if f in columns and columns[f].type == "string" else "number"
+            f: kinds.get(columns[f].type, "number") if f in columns else "number"
             for f in usecase.serving.payload
         }
-    offline = OfflineStore(settings.offline_dir)
     out["enrich"] = []
     for spec in usecase.enrich:
         version, _, content = lineage.get(f"enrich.{spec.name}", "").partition(":")
@@ -306,7 +319,7 @@ def _log_bundle(
             "use_case": usecase.name,
             "entity": usecase.entity,
             "run_id": run_id,
-            **serving_inputs(usecase, settings, c.lineage),
+            **serving_inputs(usecase, settings, c.lineage, c.feature_version),
         },
     )
     mlflow.log_artifacts(str(folder), artifact_path="serving")

@@ -189,14 +189,22 @@ def payload_fields(usecase: UseCase, minimal: bool = False) -> dict[str, dict[st
     the contract), else the features the service is not joining itself plus join keys."""
     columns = usecase.contract.columns
     text = {"oneOf": [{"type": "string"}, _INTEGER]}
+    flag = {"oneOf": [{"type": "boolean"}, _NUMBER]}  # a declared bool: true/false, or 1/0
+
+    def schema(column: str) -> dict[str, Any]:
+        declared = columns[column].type if column in columns else None
+        return {"string": text, "bool": flag}.get(declared or "", _NUMBER)
+
     if usecase.serving.payload and not minimal:
-        return {
-            f: text if f in columns and columns[f].type == "string" else _NUMBER
-            for f in usecase.serving.payload
-        }
+        return {f: schema(f) for f in usecase.serving.payload}
     joined = {c for spec in usecase.enrich for c in spec.columns}
-    fields: dict[str, dict[str, Any]] = {
-        f: _NUMBER for f in usecase.feature_view.features if f not in joined
+    # Features are source columns as declared, unless definitions derive them (a text
+    # column may become a number of the same name): then numbers.
+    derived = usecase.feature_view.definitions is not None
+    fields = {
+        f: _NUMBER if derived else schema(f)
+        for f in usecase.feature_view.features
+        if f not in joined
     }
     return fields | {spec.key: text for spec in usecase.enrich}
 

@@ -54,7 +54,7 @@ class Served:
     features: list[str] = field(init=False)
     threshold: float | None = field(init=False)
     enrich: list[Enrichment] = field(init=False)
-    payload: dict[str, str] = field(init=False)  # field -> "number" | "string"
+    payload: dict[str, str] = field(init=False)  # field -> "number" | "string" | "boolean"
     minimal: dict[str, str] = field(init=False)  # only what the model uses
 
     def __post_init__(self) -> None:
@@ -65,7 +65,8 @@ class Served:
         self.enrich = [Enrichment.from_meta(e) for e in self.meta.get("enrich", [])]
         joined = {c for e in self.enrich for c in e.columns}
         keys = {e.key: "string" for e in self.enrich}
-        self.minimal = {f: "number" for f in self.features if f not in joined} | keys
+        kinds = dict(self.meta.get("kinds") or {})
+        self.minimal = {f: kinds.get(f, "number") for f in self.features if f not in joined} | keys
         self.payload = dict(self.meta.get("payload") or self.minimal)
 
 
