@@ -81,6 +81,10 @@ def test_a_declaration_and_a_csv_are_enough_to_train_and_serve(tmp_path: Path) -
     result = pipeline.train("applicants")
     assert result.family == "logistic_regression"
     assert result.metrics["roc_auc"] > 0.7
+    # Without a declared baseline: a plain logistic regression, in this use case's words.
+    assert "## Against the baseline: a plain logistic regression" in result.report
+    assert "notebook" not in result.report
+    assert "loans" not in result.report
     pipeline.approve("applicants", result.version, by="ana", reason="test", override=True)
 
     with TestClient(create_app(settings, sync="off")) as client:

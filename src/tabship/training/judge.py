@@ -15,7 +15,12 @@ from sklearn.dummy import DummyRegressor
 from tabship.errors import UseCaseError
 from tabship.registry.gates import GateResult
 from tabship.training import pipeline, regression, report
-from tabship.training.baseline import declared_baseline, notebook_baseline
+from tabship.training.baseline import (
+    NOTEBOOK,
+    declared_baseline,
+    notebook_baseline,
+    plain_baseline,
+)
 from tabship.training.evaluate import evaluate, plot
 from tabship.training.search import SearchResult, folds, labels
 from tabship.training.split import Split
@@ -48,12 +53,12 @@ def judge_classifier(
     y_test = split.test[target].astype(int).to_numpy()
     evaluation = evaluate(y_test, proba, threshold, spec.cost)
     declared = _declared_baseline(usecase, split, spec.seed)
-    if declared is None:
+    if spec.baseline == NOTEBOOK:
         baseline = notebook_baseline(
             split.train, split.test, features, usecase.entity, target, spec.seed
         )
     else:
-        name, columns, recipe = declared
+        name, columns, recipe = declared or plain_baseline(features, spec.seed)
         baseline = declared_baseline(recipe, columns, name, split.train, split.test, target)
 
     def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
@@ -71,7 +76,7 @@ def _declared_baseline(
     """The use case's original model (``training.baseline``) as (name, columns, estimator)."""
     spec = usecase.training
     assert spec is not None
-    if spec.baseline is None:
+    if spec.baseline is None or spec.baseline == NOTEBOOK:
         return None
     made = usecase.load_callable(spec.baseline)(seed)
     if not (isinstance(made, tuple) and len(made) == 3):

@@ -59,7 +59,9 @@ class TrainingSpec(Strict):
     baseline: str | None = Field(
         None,
         description="'file.py:function' in the use-case folder returning the original "
-        "model as (name, columns, unfitted estimator): scored on the same split as ours.",
+        "model as (name, columns, unfitted estimator), or 'notebook' for the credit_risk "
+        "notebook's recipe: scored on the same split as ours. Default: a plain logistic "
+        "regression on the same features (classification), the target's median (regression).",
     )
     errors_by: str | None = Field(
         None, description="Regression: a column to break test errors down by (e.g. zipcode)."
