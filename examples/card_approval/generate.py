@@ -1,7 +1,8 @@
-"""Applicants of the same shape as the card issuer's file (reference.md §c), for when the
-real file is not at hand: UUID ids as bytes, ~15% defaults among labelled rows, ~7% rows
-without a label, score_3 and income missing together in ~2% of rows, ~20% of rows
-repeated verbatim, and a weak signal (an AUC near 0.6)."""
+"""Applicants of the same shape as the training_set.parquet of Nubank's public "Data
+Scientist coding test" (2018), for when the real file is not at hand: UUID ids as bytes,
+~15% defaults among labelled rows, ~7% rows without a label, score_3 and income missing
+together in ~2% of rows, ~20% of rows repeated verbatim, and a weak signal (an AUC near
+0.6)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def generate(
     dirty: float = 0.0,
     on_rows: Callable[[int], None] | None = None,
 ) -> list[Path]:
-    """Applicants shaped like the issuer's training file: scores, income, a partly missing label."""
+    """Write ``rows`` applicants: four scores, income and a default label, partly missing."""
     rng = np.random.default_rng(seed)
     unique = max(int(rows * 0.8), 1)
     frame = pd.DataFrame(
