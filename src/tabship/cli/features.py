@@ -34,7 +34,8 @@ def build_cmd(
 ) -> None:
     """Check the contract, quarantine bad rows, compute features, write a new version."""
     pipeline = get(ctx).pipeline
-    files = pipeline.source_files(use_case, data, say=console_err.print)
+    usecase = pipeline.usecase(use_case)  # read once, for the files and the build
+    files = pipeline.source_files(usecase, data, say=console_err.print)
     with progress() as bar:
         steps = bar.add_task("starting", total=None)
         rows = bar.add_task("features written", total=None, visible=False)
@@ -45,7 +46,7 @@ def build_cmd(
                 bar.update(rows, visible=True)
 
         result = pipeline.build(
-            use_case,
+            usecase,
             files,
             engine,
             max_invalid_share,

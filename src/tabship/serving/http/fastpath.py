@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tabship.serving.http.errors import ApiError, error_bytes
 from tabship.serving.http.handlers import features_bytes, predict_bytes
-from tabship.serving.http.request import declared_length, read_body, too_large
+from tabship.serving.http.request import read_body, too_large
 from tabship.serving.logs import log_failure, request_id
 
 if TYPE_CHECKING:
@@ -75,16 +75,17 @@ class FastPath:
         token = request_id.set(rid)
         status = 200
         try:
+            given = _headers(scope)  # one pass over the headers
+            key = given.get(b"x-api-key") or None
             if kind == "features":
-                key = _header(scope, b"x-api-key") or None
                 content = await features_bytes(self.svc, first, second, key)
             else:
                 limit = self.svc.settings.max_body_bytes
-                if declared_length(scope) > limit:
+                length = given.get(b"content-length", "")
+                if length.isdigit() and int(length) > limit:
                     raise too_large(limit)
                 raw = await read_body(receive, limit)
-                content_type = _header(scope, b"content-type")
-                key = _header(scope, b"x-api-key") or None
+                content_type = given.get(b"content-type", "")
                 content = await predict_bytes(self.svc, first, kind, second, content_type, raw, key)
         except ApiError as exc:
             status, content = exc.status, error_bytes(exc.code, exc.message, exc.field)
@@ -109,8 +110,9 @@ class FastPath:
             self.svc.metrics.http_count(template, scope["method"], status)
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""
+_READ = frozenset({b"content-type", b"content-length", b"x-api-key"})
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The headers the hot routes read, found in one pass."""
+    return {k: v.decode("latin-1") for k, v in scope["headers"] if k in _READ}
