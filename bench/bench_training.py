@@ -28,8 +28,8 @@ def main() -> None:
     from tabship.pipeline import Pipeline
     from tabship.settings import Settings
     from tabship.training.baseline import notebook_baseline
+    from tabship.training.frame import load
     from tabship.training.split import holdout
-    from tabship.training.train import load_training_frame
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -51,7 +51,7 @@ def main() -> None:
 
     result = pipeline.train(usecase, trials=args.trials, step=step)  # publish included
     total = time.perf_counter() - started
-    frame, _, _ = load_training_frame(usecase, settings, None)
+    frame = load(usecase, settings, None).rows
     assert usecase.training is not None
     split = holdout(frame, usecase.training.split, usecase.training.seed)
     t0 = time.perf_counter()

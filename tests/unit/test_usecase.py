@@ -57,9 +57,9 @@ def test_unknown_use_case_names_where_it_looked_and_how_to_point_elsewhere(
 def test_invalid_declaration_names_the_field(tmp_path: Path) -> None:
     (tmp_path / "v").mkdir()
     (tmp_path / "v" / "usecase.yaml").write_text(
-        DECLARATION.replace("name: visits", "name: v").replace("entity: shop\n", "")
+        DECLARATION.replace("name: visits", "name: v").replace("row_key: visit_id\n", "")
     )
-    with pytest.raises(UseCaseError, match="entity: Field required"):
+    with pytest.raises(UseCaseError, match=r"row_key: Field required .*source\.row_number"):
         load_usecase("v", tmp_path)
 
 

@@ -51,20 +51,43 @@ class Summary:
         return out
 
 
-def rows(path: Path, usecase: UseCase) -> Iterator[dict[str, Any]]:
-    """The file's rows as JSON objects, text where the contract declares text."""
+# Spellings of true and false a file may use (as DuckDB and Spark read them).
+TRUE = ["1", "true", "True", "TRUE", "t", "T", "yes", "Yes", "YES", "y", "Y"]
+FALSE = ["0", "false", "False", "FALSE", "f", "F", "no", "No", "NO", "n", "N"]
+
+
+def model_fields(usecase: UseCase) -> set[str]:
+    """What a payload to the model's own route may carry: its inputs and the entity."""
+    joined = usecase.enriched_columns
+    declared = usecase.serving.payload or [
+        f for f in usecase.feature_view.features if f not in joined
+    ]
+    return {*declared, *(e.key for e in usecase.enrich), usecase.entity}
+
+
+def rows(path: Path, usecase: UseCase, keep: set[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The file's rows as JSON objects (only the ``keep`` columns, when given; never the
+    label): text where the contract declares text, true/false where it declares bool."""
     if not path.is_file():
         raise SourceError(f"no such file: {path}")
-    text = {n for n, c in usecase.contract.columns.items() if c.type == "string"}
+    columns = usecase.contract.columns
+    text = {n for n, c in columns.items() if c.type == "string"}
+    flags = {n for n, c in columns.items() if c.type == "bool"}
     try:
         if path.suffix == ".parquet":
             table = pq.read_table(path)
         else:  # declared text stays text ("0123"); columns the file lacks are ignored
-            types = dict.fromkeys(text, pa.string())
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+            types = dict.fromkeys(text, pa.string()) | dict.fromkeys(flags, pa.bool_())
+            options = pacsv.ConvertOptions(column_types=types, true_values=TRUE, false_values=FALSE)
+            table = pacsv.read_csv(path, convert_options=options)
     except (pa.ArrowInvalid, OSError) as exc:
         raise SourceError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
-    for row in table.to_pylist():
+    names = [
+        c
+        for c in table.column_names
+        if c != usecase.target and (keep is None or c in keep or c == usecase.entity)
+    ]
+    for row in table.select(names).to_pylist():
         yield {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
 
 

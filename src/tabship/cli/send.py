@@ -30,10 +30,11 @@ def send_cmd(
     ] = None,
 ) -> None:
     """Send each row as a JSON payload, the way a client would."""
-    from tabship.cli.client import rows, send
+    from tabship.cli.client import model_fields, rows, send
 
     usecase = get(ctx).usecase(use_case)
-    bodies = list(rows(file, usecase))
+    # The model's own route takes its inputs only; a client route, the row as it is.
+    bodies = list(rows(file, usecase, model_fields(usecase) if path is None else None))
     target = url.rstrip("/") + (path or f"/v1/models/{usecase.name}/predict")
     with progress() as bar:
         task = bar.add_task(f"POST {target}", total=len(bodies))

@@ -13,6 +13,8 @@ from tabship.errors import TabshipError
 from tabship.registry import vocabulary as vocab
 
 app = typer.Typer()
+# The stages a training run reports, in order (the progress bar counts them).
+STAGES = ("reading", "searching", "fitting", "judging", "tracking")
 
 
 @app.command("train")
@@ -70,14 +72,22 @@ def _train_once(
     if data is not None:
         build_cmd(ctx, use_case, data=data)
         feature_version = None
+    spec = c.usecase(use_case).training
+    planned = trials or (spec.trials if spec is not None else 1)
     with progress() as bar:
-        task = bar.add_task("starting", total=None)
+        stage = bar.add_task("starting", total=len(STAGES))
+        search = bar.add_task("search trials", total=planned, visible=False)
+
+        def step(name: str) -> None:
+            done = sum(name.startswith(s) for s in STAGES[1:])
+            bar.update(stage, description=name, advance=done)
+            bar.update(search, visible=name.startswith("searching"))
+
+        def trial(number: int, value: float) -> None:
+            bar.update(search, advance=1, description=f"trial {number + 1}: {value:.4f}")
+
         result = c.pipeline.train(
-            use_case,
-            feature_version=feature_version,
-            trials=trials,
-            step=lambda s: bar.update(task, description=s),
-            on_trial=lambda n, v: bar.update(task, description=f"trial {n + 1}: {v:.4f}"),
+            use_case, feature_version=feature_version, trials=trials, step=step, on_trial=trial
         )
     m, b = result.metrics, result.baseline
     table = Table(

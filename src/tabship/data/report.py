@@ -22,6 +22,8 @@ class QualityReport:
     # Rules the Parquet footers prove every row keeps: not evaluated row by row.
     proven_by_statistics: list[str] = field(default_factory=list)
     normalized: dict[str, int] = field(default_factory=dict)
+    # Missing values per declared column, over every row read (sentinels included).
+    missing: dict[str, int] = field(default_factory=dict)
     exact_duplicates_dropped: int = 0
     unlabelled: int = 0
     passed: bool = True
@@ -73,6 +75,12 @@ class QualityReport:
             f"- exact duplicate rows dropped first: {self.exact_duplicates_dropped:,}",
             f"- rows without a label (kept, not used for training): {self.unlabelled:,}",
         ]
+        lines += ["", "Missing values per column (every row read):", ""]
+        gaps = {c: n for c, n in self.missing.items() if n}
+        lines += [
+            f"- `{col}`: {n:,} rows ({n / max(self.rows_in, 1):.2%})"
+            for col, n in sorted(gaps.items(), key=lambda kv: -kv[1])
+        ] or ["- none"]
         lines += ["", "Values declared as 'unknown' and stored as missing:", ""]
         lines += [f"- `{col}`: {n:,} rows" for col, n in self.normalized.items()] or ["- none"]
         return "\n".join(lines) + "\n"

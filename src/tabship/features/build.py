@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from tabship import __version__
 from tabship.data.enrich import Reference, read_reference, table_name
 from tabship.data.file_stats import parquet_stats
+from tabship.data.numbered import numbered
 from tabship.data.report import QualityReport
 from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
@@ -45,6 +46,7 @@ from tabship.usecase import UseCase
 Step = Callable[[str], None]
 P = ParamSpec("P")
 R = TypeVar("R")
+_MISSING = "__missing__"
 _UNLABELLED = "__unlabelled"
 _PARKED = "__tabship_parked"
 
@@ -119,7 +121,7 @@ def build_features(
     checked = apply_contract(raw, usecase.contract, today or dt.date.today(), stats)
     counting = {c: engine.duplicated_values(checked.table, c) for c in checked.unique}
     checked, joins = _join_references(engine, checked, references)
-    rows_in, normalized = _counts(engine, checked, usecase.target)  # while keys are counted
+    rows_in, normalized, missing = _counts(engine, checked, usecase)  # while keys are counted
     for column, found in counting.items():
         checked = checked.with_duplicates(column, _duplicates(engine, column, found.result()))
     unlabelled = normalized.pop(_UNLABELLED, 0)
@@ -142,6 +144,7 @@ def build_features(
         by_rule=_count_rules(quarantined),
         proven_by_statistics=list(checked.proven),
         normalized=normalized,
+        missing=missing,
         exact_duplicates_dropped=dropped,
         unlabelled=unlabelled,
     )
@@ -172,6 +175,9 @@ def _read_source(
 ) -> tuple[ir.Table, int | None]:
     """The raw rows with their row key; exact repeats dropped where declared, and then
     how many rows were read (the drop is counted with the contract's counts)."""
+    column = usecase.source.row_number
+    if column is not None:  # numbered in file order before any engine reads in parallel
+        files = [numbered(files, column, engine.scratch)]
     raw = _with_row_key(usecase, _read(engine, files))
     if usecase.source.exact_duplicates != "drop":
         return raw, None
@@ -283,19 +289,26 @@ def _duplicates(engine: Engine, column: str, found: pa.Table) -> Duplicates:
 
 
 def _counts(
-    engine: Engine, checked: CheckedTable, target: str | None
-) -> tuple[int, dict[str, int]]:
-    """Rows in, rows per column whose 'unknown' sentinel became NULL, and (under
-    ``_UNLABELLED``) rows without a label: one scan."""
+    engine: Engine, checked: CheckedTable, usecase: UseCase
+) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Rows in, rows per column whose 'unknown' sentinel became NULL, (under
+    ``_UNLABELLED``) rows without a label, and missing values per declared column: one scan."""
+    target = usecase.target
     aggs: dict[str, ir.Scalar] = {"__rows": checked.table.count()}
     labelled = f"{target}:not_null" in checked.proven  # every row has a label: no need to look
     if target is not None and target in checked.table.columns and not labelled:
         aggs[_UNLABELLED] = checked.table[target].isnull().cast("int64").sum()
     for col, flag in checked.normalized.items():
         aggs[col] = flag.cast("int64").sum()
+    declared = [c for c in usecase.contract.columns if f"{c}:not_null" not in checked.proven]
+    for col in declared:
+        aggs[_MISSING + col] = checked.table[col].isnull().cast("int64").sum()
     row = engine.to_arrow(checked.table.aggregate(**aggs)).to_pylist()[0]
     rows = int(row.pop("__rows") or 0)
-    return rows, {k: int(v or 0) for k, v in row.items()}
+    missing = {
+        k.removeprefix(_MISSING): int(row.pop(k) or 0) for k in list(row) if k.startswith(_MISSING)
+    }
+    return rows, {k: int(v or 0) for k, v in row.items()}, missing
 
 
 @dataclass(frozen=True)

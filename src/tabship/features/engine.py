@@ -40,6 +40,7 @@ class Engine(ABC):
 
     name: str
     con: Any
+    scratch: Path  # room for the engine's own files (spills, numbered copies)
 
     @abstractmethod
     def read(self, files: list[Path]) -> ir.Table:
@@ -75,6 +76,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, settings: Settings) -> None:
         settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+        self.scratch = settings.scratch_dir
         config: dict[str, Any] = {
             "memory_limit": settings.duckdb_memory_limit,
             "temp_directory": str(settings.scratch_dir / "duckdb"),
@@ -152,6 +154,7 @@ class SparkEngine(Engine):
             .getOrCreate()
         )
         self.session = session
+        self.scratch = settings.scratch_dir
         self.con = ibis.pyspark.connect(session)
         self._views = 0
 

@@ -45,6 +45,16 @@ def check(
     out = [
         GateResult(f"min {m}", metrics[m] >= v, metrics[m], v) for m, v in spec.min_metrics.items()
     ]
+    if spec.calibrated and "brier" in metrics and "brier_base_rate" in metrics:
+        base = metrics["brier_base_rate"]
+        out.append(
+            GateResult(
+                "Brier score not worse than the prior's",
+                metrics["brier"] <= base,
+                metrics["brier"],
+                base,
+            )
+        )
     out += [
         GateResult(
             f"{m} beats the baseline",

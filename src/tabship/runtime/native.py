@@ -33,6 +33,8 @@ class NativeRuntime:
         """Scores for a matrix in the model's feature order (NaN = missing)."""
         import pandas as pd
 
+        if hasattr(self._model, "score_codes"):  # a tabship model: vocabulary, calibration
+            return np.asarray(self._model.score_codes(x)).reshape(-1)
         frame = pd.DataFrame(x, columns=self._features)
         if self._classifier:
             return np.asarray(self._model.predict_proba(frame))[:, 1]

@@ -47,6 +47,12 @@ class Metrics:
             ["model", "code"],
             registry=self.registry,
         )
+        self.unseen = Counter(
+            "tabship_unseen_levels",
+            "Text inputs scored with a level the model never saw, per model and input.",
+            ["model", "input"],
+            registry=self.registry,
+        )
         self.loaded = Gauge(
             "tabship_model_versions_loaded",
             "Versions loaded per model.",

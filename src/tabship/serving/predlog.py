@@ -33,14 +33,15 @@ class Entry(NamedTuple):
     shadow: bool
     id: Any
     features: list[str]
-    values: list[float]
+    values: list[Any]  # numbers (NaN: missing) and text inputs as given
     prediction: float
     seconds: float
+    unseen: tuple[str, ...] = ()  # text inputs whose level the model never saw
 
     def as_json(self) -> bytes:
         """The entry as one JSON line."""
         stamp = dt.datetime.fromtimestamp(self.time, dt.UTC).isoformat(timespec="microseconds")
-        values = [None if math.isnan(v) else v for v in self.values]  # NaN → null
+        values = [None if isinstance(v, float) and math.isnan(v) else v for v in self.values]
         return orjson.dumps(
             {
                 "request_id": self.request_id,
@@ -53,6 +54,7 @@ class Entry(NamedTuple):
                 "features": dict(zip(self.features, values, strict=True)),
                 "prediction": self.prediction,
                 "latency_ms": round(self.seconds * 1000, 4),
+                **({"unseen": list(self.unseen)} if self.unseen else {}),
             }
         )
 

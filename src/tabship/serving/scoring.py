@@ -35,6 +35,8 @@ class Item:
     row: dict[str, Any] | None = None
     enriched: dict[str, str] | None = None  # reference data joined: name -> version
     missing: bool = False  # a lookup the online store has no row for (batches answer per item)
+    text: dict[str, Any] | None = None  # text inputs as given (logged as text, not codes)
+    unseen: list[str] | None = None  # text inputs whose level the model never saw
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,9 @@ def payload_values(
             raise ApiError(422, "missing_field", f"{where}{name}: field required", where + name)
         value = obj[name]
         if kind == "string":
-            if isinstance(value, bool) or not isinstance(value, (str, int)):
-                raise ApiError(
-                    422,
-                    "invalid_field",
-                    f"{where}{name}: expected a string, got {redact(value)}",
-                    where + name,
-                )
-            if isinstance(value, int):
-                identifier(value, where + name, redact)  # a code: 64 bits at most
+            _key(value, where + name, redact)
+        elif kind == "text":
+            values[name] = _text(item, served, name, value, where, redact)
         elif kind == "boolean" and isinstance(value, bool):
             values[name] = float(value)  # a declared bool: true/false as the model saw them
         else:
@@ -105,6 +101,39 @@ def payload_values(
             )
             item.enriched[ref.name] = ref.version
     return [values[name] for name in served.features]
+
+
+def _key(value: Any, field: str, redact: Redactor) -> None:
+    """A join key or declared string field: text, or an integer code of 64 bits at most."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ApiError(
+            422, "invalid_field", f"{field}: expected a string, got {redact(value)}", field
+        )
+    if isinstance(value, int):
+        identifier(value, field, redact)
+
+
+def _text(item: Item, served: Served, name: str, value: Any, where: str, redact: Redactor) -> float:
+    """A text input's code; a level the model never saw is scored as unseen, and noted."""
+    if value is not None and not isinstance(value, str):
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"{where}{name}: expected text or null, got {redact(value)}",
+            where + name,
+        )
+    return _coded(item, served, name, value)
+
+
+def _coded(item: Item, served: Served, name: str, value: Any) -> float:
+    """A text input's code, noting the text as given and whether its level is unseen."""
+    code, unseen = served.code(name, value)
+    if item.text is None:
+        item.text = {}
+    item.text[name] = value
+    if unseen:
+        item.unseen = [*(item.unseen or []), name]
+    return code
 
 
 def _unexpected(served: Served, name: str, where: str, entity: str) -> ApiError:
@@ -225,7 +254,7 @@ class Scorer:
                 row = next(rows)
                 item.missing = row is None
                 item.row = row or {}
-                item.values = None if row is None else _row_values(row, served)
+                item.values = None if row is None else _row_values(row, served, item)
         return found.version
 
     async def predict(
@@ -301,6 +330,8 @@ class Scorer:
         )
         if item.key is not None:
             answer["feature_table_version"] = version
+        if item.unseen:
+            answer["unseen"] = item.unseen  # levels the model never saw, scored as such
         if item.enriched is not None:
             for name, joined in item.enriched.items():
                 answer[f"{name}_version"] = joined
@@ -318,6 +349,11 @@ class Scorer:
         shadow: bool,
     ) -> None:
         self.metrics.prediction(served.model, served.version, alias)
+        values: list[Any] = item.values or []
+        if item.text:  # text as it came, not its code
+            values = [item.text.get(f, v) for f, v in zip(served.features, values, strict=True)]
+        for name in item.unseen or ():
+            self.metrics.unseen.labels(served.model, name).inc()
         self.log.append(
             Entry(
                 request_id,
@@ -328,9 +364,10 @@ class Scorer:
                 shadow,
                 item.raw_id,
                 served.features,
-                item.values or [],
+                values,
                 score,
                 seconds,
+                tuple(item.unseen or ()),
             )
         )
 
@@ -363,8 +400,18 @@ class Scorer:
 def _values_for(item: Item, served: Served, entity: str, redact: Redactor) -> list[float]:
     if item.payload is not None:
         return payload_values(item, served, entity, redact)
-    return _row_values(item.row or {}, served)
+    return _row_values(item.row or {}, served, item)
 
 
-def _row_values(row: dict[str, Any], served: Served) -> list[float]:
-    return [math.nan if (v := row.get(f)) is None else float(v) for f in served.features]
+def _row_values(row: dict[str, Any], served: Served, item: Item) -> list[float]:
+    """A stored row's values in the model's order (text inputs coded as trained)."""
+    if not served.levels:
+        return [math.nan if (v := row.get(f)) is None else float(v) for f in served.features]
+    values = []
+    for name in served.features:
+        value = row.get(name)
+        if name in served.levels:
+            values.append(_coded(item, served, name, value))
+        else:
+            values.append(math.nan if value is None else float(value))
+    return values

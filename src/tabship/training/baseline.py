@@ -58,20 +58,45 @@ def declared_baseline(
 NOTEBOOK = "notebook"  # training.baseline naming the credit_risk notebook's recipe
 
 
-def plain_baseline(features: list[str], seed: int) -> tuple[str, list[str], Any]:
-    """The default a classifier must beat: a plain logistic regression on the same
-    features (median-imputed, scaled), the model a careful analyst would fit first."""
+def _prepare(features: list[str], text: list[str]) -> Any:
+    """Median-imputed, scaled numbers and one indicator per text level (missing as a level)."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numbers = [f for f in features if f not in text]
+    levels = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="(missing)"),
+        OneHotEncoder(handle_unknown="ignore", min_frequency=10, max_categories=50),
+    )
+    return ColumnTransformer(
+        [
+            ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
+            ("text", levels, list(text)),
+        ]
+    )
+
+
+def plain_baseline(features: list[str], text: list[str], seed: int) -> tuple[str, list[str], Any]:
+    """The default a classifier must beat: a plain logistic regression on the same
+    features (median-imputed, scaled, text one-hot), the model a careful analyst fits first."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     recipe = make_pipeline(
-        SimpleImputer(strategy="median"),
-        StandardScaler(),
-        LogisticRegression(max_iter=1000, random_state=seed),
+        _prepare(features, text), LogisticRegression(max_iter=1000, random_state=seed)
     )
     return "a plain logistic regression on the same features", list(features), recipe
+
+
+def linear_baseline(features: list[str], text: list[str]) -> tuple[str, list[str], Any]:
+    """The default a regressor must beat: a ridge regression on the same features."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+
+    recipe = make_pipeline(_prepare(features, text), RidgeCV())
+    return "a linear model on the same features", list(features), recipe
 
 
 def _recipe(seed: int) -> RandomForestClassifier:

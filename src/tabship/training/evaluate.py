@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.calibration import calibration_curve
@@ -30,8 +31,11 @@ class Evaluation:
     plots: dict[str, Path] = field(default_factory=dict)
 
 
-def evaluate(y: np.ndarray, proba: np.ndarray, threshold: float, cost: CostSpec) -> Evaluation:
-    """Metrics of scores ``proba`` against labels ``y``, deciding 'refuse' at ``threshold``."""
+def evaluate(
+    y: np.ndarray, proba: np.ndarray, threshold: float, cost: CostSpec, prior: float
+) -> Evaluation:
+    """Metrics of scores ``proba`` against labels ``y``, deciding 'refuse' at ``threshold``;
+    ``prior`` (the training base rate) is the score a model that knows nothing gives."""
     y = np.asarray(y).astype(int)
     refuse = proba >= threshold
     tn, fp, fn, tp = confusion_matrix(y, refuse, labels=[0, 1]).ravel()
@@ -39,6 +43,7 @@ def evaluate(y: np.ndarray, proba: np.ndarray, threshold: float, cost: CostSpec)
         "roc_auc": float(roc_auc_score(y, proba)),
         "pr_auc": float(average_precision_score(y, proba)),
         "brier": float(brier_score_loss(y, proba)),
+        "brier_base_rate": float(np.mean((y - prior) ** 2)),
         "precision": float(tp / (tp + fp)) if tp + fp else 0.0,
         "recall": float(tp / (tp + fn)) if tp + fn else 0.0,
         "accuracy": float((tp + tn) / len(y)),
@@ -49,7 +54,9 @@ def evaluate(y: np.ndarray, proba: np.ndarray, threshold: float, cost: CostSpec)
     return Evaluation(metrics, [[int(tn), int(fp)], [int(fn), int(tp)]])
 
 
-def plot(y: np.ndarray, proba: np.ndarray, evaluation: Evaluation, folder: Path) -> None:
+def plot(
+    y: np.ndarray, proba: np.ndarray, evaluation: Evaluation, folder: Path, positive: Any = None
+) -> None:
     """ROC, precision-recall, calibration and confusion matrix as PNG files in ``folder``."""
     import matplotlib
 
@@ -81,7 +88,7 @@ def plot(y: np.ndarray, proba: np.ndarray, evaluation: Evaluation, folder: Path)
     axes[1, 0].set(
         title=f"Calibration (Brier {evaluation.metrics['brier']:.4f})",
         xlabel="mean predicted probability",
-        ylabel="observed default rate",
+        ylabel=f"observed share of {positive or 'positives'}",
     )
     matrix = np.array(evaluation.confusion)
     axes[1, 1].imshow(matrix, cmap="Blues")
@@ -91,8 +98,8 @@ def plot(y: np.ndarray, proba: np.ndarray, evaluation: Evaluation, folder: Path)
         title=f"Decisions at threshold {evaluation.metrics['threshold']:.3f}",
         xticks=[0, 1],
         yticks=[0, 1],
-        xticklabels=["accept", "refuse"],
-        yticklabels=["paid", "defaulted"],
+        xticklabels=["below", "at or above"],
+        yticklabels=[f"not {positive or 'positive'}", str(positive or "positive")],
     )
     fig.tight_layout()
     path = folder / "evaluation.png"

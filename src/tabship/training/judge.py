@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.dummy import DummyRegressor
 
 from tabship.errors import UseCaseError
 from tabship.registry.gates import GateResult
@@ -18,10 +17,12 @@ from tabship.training import pipeline, regression, report
 from tabship.training.baseline import (
     NOTEBOOK,
     declared_baseline,
+    linear_baseline,
     notebook_baseline,
     plain_baseline,
 )
 from tabship.training.evaluate import evaluate, plot
+from tabship.training.fitted import Fitted
 from tabship.training.search import SearchResult, folds, labels
 from tabship.training.split import Split
 from tabship.training.threshold import choose
@@ -41,30 +42,41 @@ class Judged:
 
 
 def judge_classifier(
-    usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
+    usecase: UseCase, model: Fitted, split: Split, working: pd.DataFrame, found: SearchResult
 ) -> Judged:
     """Judge a classifier: threshold on out-of-fold scores, test metrics, baseline, report."""
     spec, target = usecase.training, str(usecase.target)
     assert spec is not None
     features = usecase.feature_view.features
     scored = ~np.isnan(found.oof)
-    threshold = choose(working[target].to_numpy()[scored], found.oof[scored], spec.cost).value
-    proba = model.predict_proba(split.test[features])[:, 1]
+    oof = found.oof[scored]
+    if model.calibration is not None:  # the threshold is a probability of the served scores
+        oof = model.calibration(oof)
+    threshold = choose(working[target].to_numpy()[scored], oof, spec.cost).value
+    proba = model.score(split.test)
     y_test = split.test[target].astype(int).to_numpy()
-    evaluation = evaluate(y_test, proba, threshold, spec.cost)
+    prior = float(split.train[target].mean())
+    evaluation = evaluate(y_test, proba, threshold, spec.cost, prior)
     declared = _declared_baseline(usecase, split, spec.seed)
     if spec.baseline == NOTEBOOK:
         baseline = notebook_baseline(
             split.train, split.test, features, usecase.entity, target, spec.seed
         )
     else:
-        name, columns, recipe = declared or plain_baseline(features, spec.seed)
+        name, columns, recipe = declared or plain_baseline(features, model.text, spec.seed)
         baseline = declared_baseline(recipe, columns, name, split.train, split.test, target)
 
     def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
-        plot(y_test, proba, evaluation, folder)
+        plot(y_test, proba, evaluation, folder, facts.get("positive_class"))
         return report.markdown(
-            title, facts, evaluation, baseline, gates, found.cv_score, spec.objective
+            title,
+            facts,
+            evaluation,
+            baseline,
+            gates,
+            found.cv_score,
+            spec.objective,
+            f"{target} = {facts.get('positive_class', 1)}",
         )
 
     return Judged(evaluation.metrics, baseline.honest, threshold, render)
@@ -89,7 +101,7 @@ def _declared_baseline(
 
 
 def judge_regressor(
-    usecase: UseCase, model: Any, split: Split, working: pd.DataFrame, found: SearchResult
+    usecase: UseCase, model: Fitted, split: Split, working: pd.DataFrame, found: SearchResult
 ) -> Judged:
     """Judge a regressor: test errors, the fit diagnosis, the baseline, report."""
     spec, target = usecase.training, str(usecase.target)
@@ -100,7 +112,15 @@ def judge_regressor(
     same_rows = len(working) == len(split.train)  # the search's folds are these folds
 
     def ours() -> Any:
-        return pipeline.build(found.family, found.params, spec.imbalance, spec.seed, spec.task)  # type: ignore[arg-type]
+        return pipeline.build(
+            found.family,  # type: ignore[arg-type]
+            found.params,
+            spec.imbalance,
+            spec.seed,
+            spec.task,
+            model.text,
+            spec.categories,
+        )
 
     fit = regression.diagnose(
         found.family,
@@ -112,9 +132,11 @@ def judge_regressor(
         y_test,
         cv,
         found.oof if same_rows else None,
+        spec.curve_rows,
     )
-    name, base = _baseline_fit(usecase, split, y, y_test, cv)
+    name, base = _baseline_fit(usecase, split, y, y_test, cv, model.text)
     fits = [fit, base]
+    median = regression.metrics(y_test, np.full(len(y_test), float(np.median(y))))
 
     def render(title: str, facts: dict[str, Any], gates: list[GateResult], folder: Path) -> str:
         bands = regression.by_band(y_test, fits)
@@ -125,20 +147,21 @@ def judge_regressor(
         )
         regression.plot(y_test, fits, bands, folder)
         return report.regression_markdown(
-            title, facts, fits, name, bands, groups, gates, spec.objective, spec.errors_by
+            title, facts, fits, name, bands, groups, gates, spec.objective, spec.errors_by, median
         )
 
     return Judged(fit.test, base.test, None, render)
 
 
-def _baseline_fit(usecase: UseCase, split: Split, y: Any, y_test: Any, cv: Any) -> tuple[str, Any]:
-    """The declared baseline (else the target's median), diagnosed on the same folds."""
+def _baseline_fit(
+    usecase: UseCase, split: Split, y: Any, y_test: Any, cv: Any, text: list[str]
+) -> tuple[str, Any]:
+    """The declared baseline (else a linear model on the same features), diagnosed on the
+    same folds."""
     assert usecase.training is not None
-    name, columns, recipe = _declared_baseline(usecase, split, usecase.training.seed) or (
-        "the median of the target",
-        usecase.feature_view.features,
-        DummyRegressor(strategy="median"),
-    )
+    name, columns, recipe = _declared_baseline(
+        usecase, split, usecase.training.seed
+    ) or linear_baseline(usecase.feature_view.features, text)
 
     def theirs() -> Any:
         from sklearn.base import clone
@@ -154,6 +177,7 @@ def _baseline_fit(usecase: UseCase, split: Split, y: Any, y_test: Any, cv: Any) 
         split.test[columns],
         y_test,
         cv,
+        curve_rows=usecase.training.curve_rows,
     )
     return name, base
 

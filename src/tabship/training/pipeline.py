@@ -3,10 +3,12 @@ training rows of each fold only, never on the rows that score them."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
-from imblearn.over_sampling import SMOTE
+from imblearn.over_sampling import SMOTE, SMOTENC
 from imblearn.pipeline import Pipeline
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -14,7 +16,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import RobustScaler, StandardScaler
 
-from tabship.usecase.training import Family, Task
+from tabship.training.encode import TEXT_STEP, one_hot, text_codes
+from tabship.usecase.training import CategorySpec, Family, Task
+
+# LightGBM warns that a categorical_feature given to the estimator "will be ignored",
+# then uses it (its trees split on the codes as categories); the warning is noise.
+warnings.filterwarnings("ignore", message="categorical_feature keyword has been found")
 
 
 def suggest(trial: optuna.Trial, family: Family) -> dict[str, Any]:
@@ -45,35 +52,56 @@ def suggest(trial: optuna.Trial, family: Family) -> dict[str, Any]:
 
 
 def build(
-    family: Family, params: dict[str, Any], imbalance: str, seed: int, task: Task = "classification"
+    family: Family,
+    params: dict[str, Any],
+    imbalance: str,
+    seed: int,
+    task: Task = "classification",
+    text: Sequence[str] = (),
+    levels: CategorySpec | None = None,
 ) -> Pipeline:
-    """impute → (scale) → (SMOTE) → model, with every random seed fixed."""
-    steps: list[tuple[str, Any]] = [
-        ("impute", SimpleImputer(strategy="median", add_indicator=True))
-    ]
+    """(text → codes) → (one-hot) → impute → (scale) → (SMOTE) → model, every seed fixed.
+
+    LightGBM reads the codes of the ``text`` columns as categories; the other families
+    get one indicator per code.
+    """
+    steps: list[tuple[str, Any]] = []
+    native = family == "lightgbm"
+    if text:
+        levels = levels or CategorySpec()
+        steps.append((TEXT_STEP, text_codes(list(text), levels.max_levels, levels.min_rows)))
+        if not native:
+            steps.append(("onehot", one_hot(len(text))))
+    steps.append(("impute", SimpleImputer(strategy="median", add_indicator=True)))
+    categorical = list(range(len(text))) if native else []
     if task == "regression":
-        return Pipeline([*steps, *_regressor(family, params, seed)])
+        return Pipeline([*steps, *_regressor(family, params, seed, categorical)])
     weight = "balanced" if imbalance == "class_weight" else None
     if family == "random_forest":
         model: Any = RandomForestClassifier(
             **params, class_weight=weight, random_state=seed, n_jobs=-1
         )
-    elif family == "lightgbm":
+    elif native:
         from lightgbm import LGBMClassifier
 
-        model = LGBMClassifier(**params, **_lightgbm(seed), class_weight=weight)
+        model = LGBMClassifier(**params, **_lightgbm(seed, categorical), class_weight=weight)
     else:
         steps.append(("scale", StandardScaler()))
         model = LogisticRegression(**params, class_weight=weight, max_iter=2000)
     if imbalance == "smote":
-        steps.append(("smote", SMOTE(random_state=seed)))
+        # Codes are categories: SMOTE-NC copies them instead of averaging them.
+        sampler = (
+            SMOTENC(categorical, random_state=seed) if categorical else SMOTE(random_state=seed)
+        )
+        steps.append(("smote", sampler))
     steps.append(("model", model))
     return Pipeline(steps)
 
 
-def _lightgbm(seed: int) -> dict[str, Any]:
+def _lightgbm(seed: int, categorical: list[int]) -> dict[str, Any]:
     """Reproducible LightGBM, bagging every iteration when the search samples rows."""
     return {
+        **({"categorical_feature": categorical} if categorical else {}),
         "subsample_freq": 1,
         "random_state": seed,
         "deterministic": True,
@@ -83,13 +111,15 @@ def _lightgbm(seed: int) -> dict[str, Any]:
     }
 
 
-def _regressor(family: Family, params: dict[str, Any], seed: int) -> list[tuple[str, Any]]:
+def _regressor(
+    family: Family, params: dict[str, Any], seed: int, categorical: list[int]
+) -> list[tuple[str, Any]]:
     if family == "random_forest":
         return [("model", RandomForestRegressor(**params, random_state=seed, n_jobs=-1))]
     if family == "lightgbm":
         from lightgbm import LGBMRegressor
 
-        return [("model", LGBMRegressor(**params, **_lightgbm(seed)))]
+        return [("model", LGBMRegressor(**params, **_lightgbm(seed, categorical)))]
     if family == "knn":  # distances need comparable scales
         return [("scale", RobustScaler()), ("model", KNeighborsRegressor(**params))]
     raise ValueError(f"{family} cannot fit a regression")

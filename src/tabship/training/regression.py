@@ -55,19 +55,19 @@ class Fit:
         said = []
         if self.gap > 0.15:
             said.append(
-                f"overfits: on homes it learnt from it is off by {self.train['mae']:,.0f} on "
-                f"average, on homes it has not seen by {self.cv['mae']:,.0f} "
+                f"overfits: on rows it learnt from it is off by {self.train['mae']:,.0f} on "
+                f"average, on rows it has not seen by {self.cv['mae']:,.0f} "
                 f"({self.gap:.0%} lower RMSE on what it learnt)"
             )
         if self.train["r2"] < 0.85:
             said.append(
-                f"underfits: even on homes it learnt from it explains only "
-                f"{self.train['r2']:.0%} of the differences in price"
+                f"underfits: even on rows it learnt from it explains only "
+                f"{self.train['r2']:.0%} of the differences in the target"
             )
         if not said:
-            said.append("fits well: its errors on learnt and unseen homes are close")
+            said.append("fits well: its errors on learnt and unseen rows are close")
         if len(self.curve) > 1 and self.curve[-1][2] < 0.97 * self.curve[-2][2]:
-            said.append("its error on unseen homes was still falling with more training rows")
+            said.append("its error on unseen rows was still falling with more training rows")
         return "; ".join(said)
 
 
@@ -81,16 +81,24 @@ def diagnose(
     y_test: np.ndarray,
     folds: Folds,
     oof: np.ndarray | None = None,
+    curve_rows: int | None = None,
 ) -> Fit:
     """Measure ``fitted`` (``make()`` fitted on all of ``x``) three ways; ``oof`` (when the
-    search already has out-of-fold predictions on the same folds) saves refitting them."""
+    search already has out-of-fold predictions on the same folds) saves refitting them; the
+    learning curve (its five refits per fold) runs on at most ``curve_rows`` rows."""
     if oof is None:
         oof = np.full(len(y), np.nan)
         for train_idx, valid_idx in folds:
             oof[valid_idx] = make().fit(x.iloc[train_idx], y[train_idx]).predict(x.iloc[valid_idx])
     scored = ~np.isnan(oof)
+    xs, ys, sampled = _within(x, y, folds, curve_rows)
     sizes, train_scores, valid_scores = learning_curve(
-        make(), x, y, cv=folds, train_sizes=list(CURVE_SIZES), scoring="neg_root_mean_squared_error"
+        make(),
+        xs,
+        ys,
+        cv=sampled,
+        train_sizes=list(CURVE_SIZES),
+        scoring="neg_root_mean_squared_error",
     )
     curve = [
         (int(n), float(-t.mean()), float(-v.mean()))
@@ -105,6 +113,20 @@ def diagnose(
         curve,
         pred,
     )
+
+
+def _within(
+    x: pd.DataFrame, y: np.ndarray, folds: Folds, rows: int | None, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray, Folds]:
+    """At most ``rows`` rows, at random, with the folds restricted to them (the split's
+    rule still holds: a fold's rows are a subset of the same fold's)."""
+    if rows is None or len(x) <= rows:
+        return x, y, folds
+    keep = np.sort(np.random.default_rng(seed).choice(len(x), rows, replace=False))
+    position = np.full(len(x), -1)
+    position[keep] = np.arange(rows)
+    restricted = [(position[a][position[a] >= 0], position[b][position[b] >= 0]) for a, b in folds]
+    return x.iloc[keep], y[keep], restricted
 
 
 def by_band(y: np.ndarray, fits: list[Fit], bands: int = 5) -> pd.DataFrame:

@@ -35,6 +35,25 @@ def _own_protocol(baseline: Baseline) -> list[str]:
     ]
 
 
+def _against(baseline: Baseline, m: dict[str, float]) -> list[str]:
+    """The baseline beside this model, on the same test split."""
+    return [
+        f"## Against the baseline: {baseline.name}",
+        "",
+        "| | accuracy | precision | recall | PR-AUC |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *_own_protocol(baseline),
+        f"| {baseline.name}, scored on our test split (its 0.5 rule)"
+        f" | {baseline.honest['accuracy']:.3f} | {baseline.honest['precision']:.3f}"
+        f" | {baseline.honest['recall']:.3f} | {baseline.honest['pr_auc']:.3f} |",
+        f"| this model, at its threshold | {m['accuracy']:.3f} | {m['precision']:.3f}"
+        f" | {m['recall']:.3f} | {m['pr_auc']:.3f} |",
+        f"| the prior (always the base rate) | – | – | – | {m['positive_rate']:.3f} |",
+        "",
+        *(_WHY_HIGHER if baseline.own_protocol else []),
+    ]
+
+
 def markdown(
     title: str,
     facts: dict[str, Any],
@@ -43,6 +62,7 @@ def markdown(
     gates: list[GateResult],
     cv_score: float,
     metric: str,
+    positive: str,
 ) -> str:
     """The evaluation report of a classifier, in Markdown."""
     m = evaluation.metrics
@@ -58,36 +78,26 @@ def markdown(
         "| --- | ---: |",
         _row("ROC-AUC", m["roc_auc"]),
         _row("PR-AUC (average precision)", m["pr_auc"]),
-        _row("Brier score", m["brier"]),
+        _row("Brier score (calibration: lower is better)", m["brier"]),
+        _row("Brier score of the prior (always the training base rate)", m["brier_base_rate"]),
         _row("positive rate", m["positive_rate"]),
         _row("decision threshold (chosen on out-of-fold scores)", m["threshold"]),
         _row("precision at threshold", m["precision"]),
         _row("recall at threshold", m["recall"]),
-        _row("business cost per applicant", m["cost_per_row"]),
+        _row("business cost per row", m["cost_per_row"]),
         "",
         f"Cross-validated {metric} of the chosen configuration: {cv_score:.4f}.",
         "",
         "Decisions at the threshold:",
         "",
-        "| | accepted | refused |",
+        "| | scored below (negative) | scored at or above (positive) |",
         "| --- | ---: | ---: |",
-        f"| paid on time | {tn:,} | {fp:,} |",
-        f"| defaulted | {fn:,} | {tp:,} |",
+        f"| truly {positive.replace(' = ', ' ≠ ')} | {tn:,} | {fp:,} |",
+        f"| truly {positive} | {fn:,} | {tp:,} |",
         "",
         "![evaluation](evaluation.png)",
         "",
-        f"## Against the baseline: {baseline.name}",
-        "",
-        "| | accuracy | precision | recall | PR-AUC |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        *_own_protocol(baseline),
-        f"| {baseline.name}, scored on our test split (its 0.5 rule)"
-        f" | {baseline.honest['accuracy']:.3f} | {baseline.honest['precision']:.3f}"
-        f" | {baseline.honest['recall']:.3f} | {baseline.honest['pr_auc']:.3f} |",
-        f"| this model, at its threshold | {m['accuracy']:.3f} | {m['precision']:.3f}"
-        f" | {m['recall']:.3f} | {m['pr_auc']:.3f} |",
-        "",
-        *(_WHY_HIGHER if baseline.own_protocol else []),
+        *_against(baseline, m),
         "## Gates",
         "",
         *(f"- {g.describe()}" for g in gates),
@@ -117,6 +127,7 @@ def regression_markdown(
     gates: list[GateResult],
     objective: str,
     errors_by: str | None,
+    median: dict[str, float],
 ) -> str:
     """The report of a regression: errors, fit diagnosis, where the errors are."""
     model, base = fits[0], fits[1]
@@ -133,6 +144,9 @@ def regression_markdown(
             f"| {label} | {_fmt(m, model.test[m])} | {_fmt(m, base.test[m])} |"
             for m, label in _NAMES.items()
         ),
+        "",
+        f"The prior (the training median, for every row): MAE {_fmt('mae', median['mae'])},"
+        f" RMSE {_fmt('rmse', median['rmse'])}, R² {_fmt('r2', median['r2'])}.",
         "",
         f"Search objective: cross-validated {objective}.",
         "",

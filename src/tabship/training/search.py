@@ -7,7 +7,7 @@ are kept: the decision threshold is chosen on them, never on the test split.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -69,6 +69,7 @@ def out_of_fold(
     cv: list[tuple[np.ndarray, np.ndarray]],
     spec: TrainingSpec,
     make: Callable[..., Any] = pipeline.build,
+    text: Sequence[str] = (),
 ) -> np.ndarray:
     """Scores of every row from a model that never saw it (NaN where no fold scores it).
 
@@ -77,7 +78,7 @@ def out_of_fold(
     """
     oof = np.full(len(y), np.nan)
     for train_idx, valid_idx in cv:
-        model = make(family, params, spec.imbalance, spec.seed, spec.task)
+        model = make(family, params, spec.imbalance, spec.seed, spec.task, text, spec.categories)
         model.fit(x.iloc[train_idx], y[train_idx])
         oof[valid_idx] = predict(model, x.iloc[valid_idx], spec.task)
     return oof
@@ -103,6 +104,7 @@ def search(
     spec: TrainingSpec,
     trials: int,
     on_trial: Callable[[int, float], None] | None = None,
+    text: Sequence[str] = (),
 ) -> SearchResult:
     """Best family and parameters by cross-validated ``spec.objective`` (out-of-fold)."""
     x, y = frame[features], labels(frame, target, spec.task)
@@ -113,7 +115,7 @@ def search(
     def objective(trial: optuna.Trial) -> float:
         family = cast(Family, trial.suggest_categorical("family", spec.families))
         params = pipeline.suggest(trial, family)
-        oof = out_of_fold(family, params, x, y, cv, spec)
+        oof = out_of_fold(family, params, x, y, cv, spec, text=text)
         scored = ~np.isnan(oof)
         value = score(y[scored], oof[scored])
         cache[trial.number] = oof

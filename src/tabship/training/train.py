@@ -27,8 +27,10 @@ from tabship.registry.client import Registry, artifact_root, tracking_uri
 from tabship.registry.gates import GateResult, as_dicts, check
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, OfflineStore
-from tabship.training import pipeline
+from tabship.training import calibration, pipeline
 from tabship.training.export import write_bundle
+from tabship.training.fitted import Fitted
+from tabship.training.frame import load, text_features
 from tabship.training.judge import Judged, judge
 from tabship.training.search import labels, predict, search
 from tabship.training.split import holdout
@@ -57,32 +59,6 @@ class TrainResult:
     def gates_passed(self) -> bool:
         """Whether every declared gate passed."""
         return all(g.passed for g in self.gates)
-
-
-def load_training_frame(
-    usecase: UseCase, settings: Settings, version: int | None
-) -> tuple[pd.DataFrame, int, dict[str, str]]:
-    """The declared feature-table version as a frame, with its version and lineage."""
-    if usecase.target is None:
-        raise UseCaseError(f"{usecase.name} declares no target")
-    offline = OfflineStore(settings.offline_dir)
-    delta = offline.open(usecase.name, FEATURES_TABLE, version)
-    # Every column: a declared baseline or an error breakdown may use columns we do not.
-    frame = delta.to_pyarrow_dataset().to_table().to_pandas()
-    # Rows without a label teach nothing and are not negatives: they stay in the feature
-    # table (counted in the build's report) and out of training.
-    frame = frame[frame[usecase.target].notna()]
-    frame = frame.sort_values(usecase.row_key, kind="stable").reset_index(drop=True)
-    # Features as floats: any of them may be missing at serving time, and a model's input
-    # schema must say so (integer columns cannot hold a missing value).
-    frame[usecase.feature_view.features] = frame[usecase.feature_view.features].astype("float64")
-    classes = frame[usecase.target].dropna().unique()
-    if len(classes) < 2:
-        raise TabshipError(
-            f"target '{usecase.target}' has a single class ({classes.tolist()}) in feature "
-            f"version {delta.version()}: nothing to learn"
-        )
-    return frame, delta.version(), offline.lineage(usecase.name, FEATURES_TABLE, delta.version())
 
 
 def _sample_groups(frame: pd.DataFrame, column: str, rows: int | None, seed: int) -> pd.DataFrame:
@@ -116,12 +92,14 @@ def serving_inputs(
     # text column of the same name); payload fields as the contract declares them.
     table = offline.dataset(usecase.name, FEATURES_TABLE, feature_version).schema
     stored = {f.name: f.type for f in table}
-    out: dict[str, Any] = {
-        "kinds": {
-            f: "boolean" if f in stored and pa.types.is_boolean(stored[f]) else "number"
-            for f in usecase.feature_view.features
-        }
-    }
+    text = set(text_features(table, usecase.feature_view.features))
+
+    def kind(f: str) -> str:
+        if f in text:
+            return "text"
+        return "boolean" if f in stored and pa.types.is_boolean(stored[f]) else "number"
+
+    out: dict[str, Any] = {"kinds": {f: kind(f) for f in usecase.feature_view.features}}
     if usecase.serving.payload:
         columns = usecase.contract.columns
         kinds = {"string": "string", "bool": "boolean"}
@@ -167,20 +145,17 @@ def train(
         raise UseCaseError(f"{usecase.name} declares no training section")
     features, target = usecase.feature_view.features, str(usecase.target)
     step("reading the feature table")
-    frame, version, lineage = load_training_frame(usecase, settings, feature_version)
-    split = holdout(frame, spec.split, spec.seed)
+    data = load(usecase, settings, feature_version)
+    split = holdout(data.rows, spec.split, spec.seed)
     working = _sample_groups(split.train, spec.split.column, spec.search_rows, spec.seed)
     step(f"searching ({trials or spec.trials} trials, {len(working):,} rows)")
-    found = search(working, features, target, spec, trials or spec.trials, on_trial)
+    found = search(working, features, target, spec, trials or spec.trials, on_trial, data.text)
     step(f"fitting {found.family} on {len(split.train):,} rows")
-    model = pipeline.build(found.family, found.params, spec.imbalance, spec.seed, spec.task)  # type: ignore[arg-type]
-    model.fit(split.train[features], labels(split.train, target, spec.task))
-    # Serving scores one row at a time: a thread pool per call costs more than it saves.
-    model.named_steps["model"].set_params(n_jobs=1)
+    fitted = _fit(usecase, split.train, found, data.text, working)
     step("judging on the test split, against the baseline")
-    judged = judge(usecase, model, split, working, found)
-    model_mb = len(pickle.dumps(model)) / 2**20
-    latency = _latency_ms(model, split.test[features].iloc[:1], spec.task)
+    judged = judge(usecase, fitted, split, working, found)
+    model_mb = len(pickle.dumps(fitted)) / 2**20
+    latency = _latency_ms(fitted, split.test[features].iloc[:1], spec.task)
     registry = Registry(settings)
     champion = (
         registry.alias(usecase.name, vocab.CHAMPION) if usecase.name in registry.names() else None
@@ -189,9 +164,37 @@ def train(
     gates = check(spec.gates, judged.metrics, judged.baseline, champion_metrics, model_mb, latency)
     step("tracking and registering")
     candidate = Candidate(
-        model, split.test[features], judged, gates, found, version, lineage, model_mb, latency
+        fitted,
+        split.test[features],
+        judged,
+        gates,
+        found,
+        data.version,
+        data.lineage,
+        model_mb,
+        latency,
+        data.positive,
     )
     return _track(usecase, settings, registry, candidate)
+
+
+def _fit(
+    usecase: UseCase, train: pd.DataFrame, found: Any, text: list[str], working: pd.DataFrame
+) -> Fitted:
+    """The searched configuration on every training row, calibrated on out-of-fold scores."""
+    spec = usecase.training
+    assert spec is not None
+    features, target = usecase.feature_view.features, str(usecase.target)
+    model = pipeline.build(
+        found.family, found.params, spec.imbalance, spec.seed, spec.task, text, spec.categories
+    )
+    model.fit(train[features], labels(train, target, spec.task))
+    # Serving scores one row at a time: a thread pool per call costs more than it saves.
+    model.named_steps["model"].set_params(n_jobs=1)
+    platt = None
+    if spec.task == "classification":
+        platt = calibration.choose(spec.calibration, found.oof, working[target].to_numpy())
+    return Fitted(model, spec.task, list(features), list(text), platt)
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ class Candidate:
     lineage: dict[str, str]
     model_mb: float
     latency_ms: float
+    positive: str | None = None  # classification: the class scored
 
 
 def _track(usecase: UseCase, settings: Settings, registry: Registry, c: Candidate) -> TrainResult:
@@ -268,6 +272,8 @@ def _run_tags(usecase: UseCase, c: Candidate) -> dict[str, str]:
         "git_commit": _git_commit(),
         "declaration_hash": _declaration_hash(usecase),
         "family": c.found.family,
+        **({} if c.positive is None else {"positive_class": c.positive}),
+        "calibration": "none" if c.model.calibration is None else "Platt (out-of-fold)",
     }
 
 
@@ -319,6 +325,8 @@ def _log_bundle(
             "use_case": usecase.name,
             "entity": usecase.entity,
             "run_id": run_id,
+            "positive_class": c.positive,
+            "calibration": None if c.model.calibration is None else vars(c.model.calibration),
             **serving_inputs(usecase, settings, c.lineage, c.feature_version),
         },
     )

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from tabship.errors import UseCaseError
 from tabship.usecase.base import Strict
@@ -41,6 +41,12 @@ class SourceSpec(Strict):
         "two rows with one id): the key column is added when the source is read.",
     )
     demo_rows: int = Field(200_000, ge=1000, description="Rows `tabship demo` generates.")
+    row_number: str | None = Field(
+        None,
+        description="For a table without an id: the name of a column tabship adds, holding "
+        "each row's number in the source files (1, 2, ... in file order, files in name "
+        "order). It is then the row key and, unless one is declared, the entity.",
+    )
     exact_duplicates: Literal["keep", "drop"] = Field(
         "keep",
         description="'drop': rows repeating another row in every column are dropped (and "
@@ -74,12 +80,21 @@ class UseCase(Strict):
 
     name: str
     description: str = ""
-    entity: str = Field(description="Column identifying who a row is about (online key).")
+    entity: str = Field(
+        description="Column identifying who a row is about (online key); default: the row key."
+    )
     event_time: str | None = Field(
         None, description="Column giving when a row's facts were known (none: rows are timeless)."
     )
-    row_key: str = Field(description="Column that uniquely identifies a raw row.")
+    row_key: str = Field(
+        description="Column that uniquely identifies a raw row; default: source.row_number."
+    )
     target: str | None = None
+    target_positive: str | int | bool | None = Field(
+        None,
+        description="The class a classifier scores (its 1): required for a text label or "
+        "labels other than 0/1; every other value is a 0. Default: true, or 1.",
+    )
     source: SourceSpec = SourceSpec()
     contract: ContractSpec
     enrich: list[EnrichSpec] = Field(default_factory=list)
@@ -87,6 +102,20 @@ class UseCase(Strict):
     training: TrainingSpec | None = None
     serving: ServingSpec = ServingSpec()
     folder: Path
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_keys(cls, raw: Any) -> Any:
+        """A numbered table's row key is its row number; the entity is the row key."""
+        if not isinstance(raw, dict):
+            return raw
+        source = raw.get("source")
+        number = source.get("row_number") if isinstance(source, dict) else None
+        if "row_key" not in raw and number:
+            raw = {**raw, "row_key": number}
+        if "entity" not in raw and "row_key" in raw:
+            raw = {**raw, "entity": raw["row_key"]}
+        return raw
 
     def load_callable(self, ref: str) -> Callable[..., Any]:
         """Import ``file.py:function`` from this use case's folder."""
@@ -139,6 +168,7 @@ def _check_training_columns(usecase: UseCase, path: Path) -> None:
         set(usecase.contract.columns)
         | set(usecase.feature_view.features)
         | usecase.enriched_columns
+        | {c for c in (usecase.source.row_number,) if c}
     )
     for where, column in (
         ("training.split.column", spec.split.column),
@@ -148,6 +178,20 @@ def _check_training_columns(usecase: UseCase, path: Path) -> None:
             raise UseCaseError(
                 f"{path}: {where} names '{column}', which is neither a source column nor a feature"
             )
+
+
+def _check_positive(usecase: UseCase, path: Path) -> None:
+    """A declared positive class must be a value the contract allows for the target."""
+    positive = usecase.target_positive
+    if positive is None or usecase.target is None:
+        return
+    column = usecase.contract.columns.get(usecase.target)
+    allowed = None if column is None else column.isin
+    if allowed is not None and str(positive) not in {str(v) for v in allowed}:
+        raise UseCaseError(
+            f"{path}: target_positive '{positive}' is not among the values the contract "
+            f"allows for {usecase.target}: {allowed}"
+        )
 
 
 def load_usecase(name: str, usecases_dir: Path) -> UseCase:
@@ -172,7 +216,12 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise UseCaseError(f"{path}: {where}: {first['msg']}") from exc
+        hint = (
+            " (a table without an id: declare source.row_number to number its rows)"
+            if where == "row_key"
+            else ""
+        )
+        raise UseCaseError(f"{path}: {where}: {first['msg']}{hint}") from exc
     key = usecase.contract.columns.get(usecase.row_key)
     if key is not None and (key.nullable or not key.unique):
         raise UseCaseError(
@@ -181,8 +230,10 @@ def load_usecase(name: str, usecases_dir: Path) -> UseCase:
     if usecase.name != name:
         raise UseCaseError(f"{path}: declares name '{usecase.name}', folder is '{name}'")
     _check_training_columns(usecase, path)
+    _check_positive(usecase, path)
+    added = usecase.source.row_number
     usecase.contract.check_refers_to(
-        [c for c in (usecase.entity, usecase.event_time, usecase.row_key) if c]
+        [c for c in (usecase.entity, usecase.event_time, usecase.row_key) if c and c != added]
         + ([usecase.target] if usecase.target else [])
         + [e.key for e in usecase.enrich]
         + (usecase.source.row_key_from or [])

@@ -31,9 +31,23 @@ class CostSpec(Strict):
     false_positive: float = Field(1.0, gt=0, description="Cost of refusing a good client.")
 
 
+class CategorySpec(Strict):
+    """How text features become model inputs: rare levels share one code, levels capped."""
+
+    max_levels: int = Field(50, ge=2, description="At most this many codes per text column.")
+    min_rows: int = Field(
+        10, ge=1, description="Levels seen on fewer training rows share the 'other' code."
+    )
+
+
 class GateSpec(Strict):
     """Checks a new version must pass before a person may approve it without --override."""
 
+    calibrated: bool = Field(
+        True,
+        description="Classification: the test Brier score must not be worse than always "
+        "predicting the training base rate (scores read as probabilities).",
+    )
     min_metrics: dict[str, float] = Field(default_factory=dict)
     beat_baseline: list[str] = Field(default_factory=list, description="Metrics > baseline's.")
     max_drop_vs_champion: dict[str, float] = Field(default_factory=dict)
@@ -63,9 +77,21 @@ class TrainingSpec(Strict):
         "notebook's recipe: scored on the same split as ours. Default: a plain logistic "
         "regression on the same features (classification), the target's median (regression).",
     )
+    curve_rows: int = Field(
+        50_000,
+        ge=1000,
+        description="Regression: the learning curves (five refits per fold) run on at most "
+        "this many training rows, so the diagnosis stays a bounded share of a run.",
+    )
     errors_by: str | None = Field(
         None, description="Regression: a column to break test errors down by (e.g. zipcode)."
     )
+    calibration: Literal["auto", "sigmoid", "none"] = Field(
+        "auto",
+        description="Classification: Platt scaling fitted on out-of-fold scores; 'auto' "
+        "keeps it where it lowers the out-of-fold Brier score.",
+    )
+    categories: CategorySpec = CategorySpec()
     cost: CostSpec = CostSpec()
     gates: GateSpec = GateSpec()
     seed: int = 42

@@ -13,7 +13,8 @@ from tabship.errors import StoreError, TabshipError
 from tabship.registry.client import Registry
 from tabship.registry.vocabulary import CHALLENGER
 from tabship.settings import Settings
-from tabship.training.train import load_training_frame, train
+from tabship.training.frame import load
+from tabship.training.train import train
 from tabship.usecase import UseCase
 
 pytestmark = pytest.mark.slow
@@ -48,7 +49,7 @@ def test_same_data_declaration_and_seed_give_identical_results(
     first, second = train(usecase, train_settings), train(usecase, train_settings)
     assert first.metrics == second.metrics
     assert first.version != second.version
-    frame, _, _ = load_training_frame(usecase, train_settings, None)
+    frame = load(usecase, train_settings, None).rows
     rows = frame[usecase.feature_view.features].iloc[:500]
     mlflow.set_tracking_uri(train_settings.tracking_uri)
     a = mlflow.sklearn.load_model(f"models:/{usecase.name}/{first.version}").predict_proba(rows)

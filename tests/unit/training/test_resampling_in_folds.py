@@ -39,7 +39,7 @@ def test_synthetic_rows_come_from_training_folds_only() -> None:
     spec = TrainingSpec(split=SplitSpec(by="group", column="id"), imbalance="smote", cv_folds=4)
     cv = folds(frame, y, spec)
 
-    def make(family: Any, params: Any, imbalance: str, seed: int, task: str) -> Any:
+    def make(family: Any, params: Any, imbalance: str, seed: int, *_: Any) -> Any:
         pipe = pipeline.build("logistic_regression", {"C": 1.0}, imbalance, seed)
         return pipe.set_params(model=Recorder(), scale="passthrough")
 

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from tabship.registry.vocabulary import CHAMPION
 from tabship.serving.http.access import HEADER
 from tabship.serving.http.request import INT64, NUMBER_BOUND
 from tabship.serving.services import Services
@@ -59,7 +60,7 @@ _ROUTES: dict[tuple[str, str], tuple[Scope | None, tuple[int, ...]]] = {
 }
 _CLIENT: tuple[Scope, tuple[int, ...]] = ("predict", (401, 403, 404, *_BODY, 503))
 _PER_MODEL = ("/v1/models/{name}/", "/v1/features/{use_case}")
-_NUMBER = {
+_NUMBER: dict[str, Any] = {
     "type": ["number", "null"],
     "minimum": -float(NUMBER_BOUND),
     "maximum": float(NUMBER_BOUND),
@@ -86,8 +87,12 @@ _ERROR = {
 def install(app: FastAPI, svc: Services) -> None:
     """Replace the app's OpenAPI generator with the completed document (built once)."""
 
+    built_for: list[Any] = [None]
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
+        # Bodies follow the champions' inputs: rebuilt after a swap changes the versions.
+        if app.openapi_schema is None or built_for[0] is not svc.pool.views:
+            built_for[0] = svc.pool.views
             schema = get_openapi(
                 title=app.title,
                 version=app.version,
@@ -120,7 +125,7 @@ def complete(schema: dict[str, Any], svc: Services) -> dict[str, Any]:
                 name, route = clients[path]
                 _set_body(operation, client_body(svc.usecases[name], route))
             if path.startswith(_PER_MODEL):
-                for concrete, op in _per_model(path, operation, svc.usecases):
+                for concrete, op in _per_model(path, operation, svc.usecases, _kinds(svc)):
                     paths.setdefault(concrete, {})[method] = op
             else:
                 paths.setdefault(path, {})[method] = operation
@@ -148,8 +153,21 @@ def _security(operation: Operation, scope: Scope, svc: Services) -> None:
     operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
 
 
+def _kinds(svc: Services) -> dict[str, dict[str, str]]:
+    """How each model's champion takes its inputs (number, boolean, text, string)."""
+    out = {}
+    for name, view in svc.pool.views.items():
+        champion = view.by_alias(CHAMPION)
+        if champion is not None:
+            out[name] = champion.payload
+    return out
+
+
 def _per_model(
-    path: str, operation: Operation, usecases: dict[str, UseCase]
+    path: str,
+    operation: Operation,
+    usecases: dict[str, UseCase],
+    kinds: dict[str, dict[str, str]],
 ) -> list[tuple[str, Operation]]:
     """One operation per declared use case, with that use case's own body."""
     out = []
@@ -164,7 +182,7 @@ def _per_model(
                     if p["name"] == "version":
                         p["schema"] = {"type": "string", "pattern": "^[0-9]+$"}
             if "requestBody" in op:
-                _set_body(op, predict_body(usecase))
+                _set_body(op, predict_body(usecase, kinds.get(name)))
         elif "requestBody" in op:
             _set_body(op, ids_body(usecase))
         out.append((path.replace("{" + param + "}", name), op))
@@ -184,16 +202,31 @@ def _metrics_as_text(paths: dict[str, Any]) -> None:
         ok["content"] = {"text/plain": {"schema": {"type": "string"}}}
 
 
-def payload_fields(usecase: UseCase, minimal: bool = False) -> dict[str, dict[str, Any]]:
-    """What a payload carries, as JSON Schema per field: the declared payload (typed by
-    the contract), else the features the service is not joining itself plus join keys."""
+_KEY: dict[str, Any] = {"oneOf": [{"type": "string"}, _INTEGER]}  # text or an integer code
+_KINDS: dict[str, dict[str, Any]] = {
+    "number": _NUMBER,
+    "boolean": {"oneOf": [{"type": "boolean"}, _NUMBER]},  # true/false, or 1/0
+    "text": {"type": ["string", "null"]},  # a model's text input, as in the file
+    "string": _KEY,
+}
+
+
+def payload_fields(
+    usecase: UseCase, minimal: bool = False, kinds: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """What a payload carries, as JSON Schema per field: as the champion takes it when one
+    is loaded (``kinds``), else the declared payload (typed by the contract), else the
+    features the service is not joining itself plus join keys."""
     columns = usecase.contract.columns
-    text = {"oneOf": [{"type": "string"}, _INTEGER]}
-    flag = {"oneOf": [{"type": "boolean"}, _NUMBER]}  # a declared bool: true/false, or 1/0
+    features = set(usecase.feature_view.features)
 
     def schema(column: str) -> dict[str, Any]:
+        if kinds and column in kinds:
+            return _KINDS[kinds[column]]
         declared = columns[column].type if column in columns else None
-        return {"string": text, "bool": flag}.get(declared or "", _NUMBER)
+        if declared == "string":
+            return _KINDS["text"] if column in features else _KEY
+        return _KINDS["boolean"] if declared == "bool" else _NUMBER
 
     if usecase.serving.payload and not minimal:
         return {f: schema(f) for f in usecase.serving.payload}
@@ -202,16 +235,18 @@ def payload_fields(usecase: UseCase, minimal: bool = False) -> dict[str, dict[st
     # column may become a number of the same name): then numbers.
     derived = usecase.feature_view.definitions is not None
     fields = {
-        f: _NUMBER if derived else schema(f)
+        f: schema(f) if not derived or (kinds and f in kinds) else _NUMBER
         for f in usecase.feature_view.features
         if f not in joined
     }
-    return fields | {spec.key: text for spec in usecase.enrich}
+    return fields | {spec.key: _KEY for spec in usecase.enrich}
 
 
-def _variants(usecase: UseCase, minimal: bool = False) -> list[dict[str, Any]]:
+def _variants(
+    usecase: UseCase, minimal: bool = False, kinds: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """A row by id (its features from the online store) or by its values."""
-    fields = payload_fields(usecase, minimal)
+    fields = payload_fields(usecase, minimal, kinds)
     by_values = {
         "type": "object",
         "title": "by values",
@@ -229,9 +264,9 @@ def _variants(usecase: UseCase, minimal: bool = False) -> list[dict[str, Any]]:
     return [by_id, by_values]
 
 
-def predict_body(usecase: UseCase) -> dict[str, Any]:
+def predict_body(usecase: UseCase, kinds: dict[str, str] | None = None) -> dict[str, Any]:
     """A prediction body: one row by id or values, or ``instances`` of them."""
-    rows = _variants(usecase)
+    rows = _variants(usecase, kinds=kinds)
     batch = {
         "type": "object",
         "title": "batch",

@@ -54,8 +54,9 @@ class Served:
     features: list[str] = field(init=False)
     threshold: float | None = field(init=False)
     enrich: list[Enrichment] = field(init=False)
-    payload: dict[str, str] = field(init=False)  # field -> "number" | "string" | "boolean"
+    payload: dict[str, str] = field(init=False)  # field -> number | string | boolean | text
     minimal: dict[str, str] = field(init=False)  # only what the model uses
+    levels: dict[str, dict[str, Any]] = field(init=False)  # text input -> its codes
 
     def __post_init__(self) -> None:
         # Read on every request: derived from the bundle once, here.
@@ -68,6 +69,13 @@ class Served:
         kinds = dict(self.meta.get("kinds") or {})
         self.minimal = {f: kinds.get(f, "number") for f in self.features if f not in joined} | keys
         self.payload = dict(self.meta.get("payload") or self.minimal)
+        self.levels = dict(self.meta.get("vocabulary") or {})
+        for name in self.levels:  # a text input is sent as text, whatever the contract said
+            self.payload[name] = self.minimal[name] = "text"
+
+    def code(self, name: str, value: Any) -> tuple[float, bool]:
+        """A text input's code, and whether its level is one the model never saw."""
+        return text_code(self.levels[name], value)
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,7 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
         runtime = NativeRuntime(folder / "native", list(meta["features"]), classifier)
         tolerance = 1e-9
     check = meta["check"]
-    x = np.array(check["inputs"], dtype=np.float64).astype(runtime.dtype)
+    x = coded(meta, check["inputs"]).astype(runtime.dtype)
     if len(x):
         got = runtime.score(x)
         diff = deviation(got, np.asarray(check["outputs"]), classifier)
@@ -131,6 +139,30 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
         for _ in range(20):  # warm the single-row path
             runtime.score(x[:1])
     return Served(model, version, meta, runtime, now(), time.perf_counter() - started)
+
+
+def text_code(codes: dict[str, Any], value: Any) -> tuple[float, bool]:
+    """The code of a text value (as the version's encoder gives it, from its bundle:
+    ``levels``, and the codes of ``missing`` and ``unseen``), and whether it is unseen."""
+    if value is None:
+        return float(codes["missing"]), False
+    found = codes["levels"].get(value if isinstance(value, str) else str(value))
+    return (float(codes["unseen"]), True) if found is None else (float(found), False)
+
+
+def coded(meta: dict[str, Any], rows: list[list[Any]]) -> np.ndarray:
+    """Raw rows (text as text) in a bundle's input order → the matrix its runtime scores."""
+    levels = meta.get("vocabulary") or {}
+    at = [levels.get(name) for name in meta["features"]]
+    out = np.full((len(rows), len(at)), np.nan)
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            codes = at[j]
+            if codes is not None:
+                out[i, j] = text_code(codes, value)[0]
+            elif value is not None:
+                out[i, j] = float(value)
+    return out
 
 
 def _wanted(state: ModelState, keep: int) -> list[str]:
