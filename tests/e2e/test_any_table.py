@@ -167,8 +167,15 @@ def test_text_features_a_text_label_and_no_id(
         sent = run_cli(["send", "applications", str(sample), "--url", url], capsys, monkeypatch)
     assert sent.code == 0, sent.out + sent.err
     assert "rows sent: 20; answered: 20" in sent.out
-    logged = pd.read_json(next(settings.predictions_dir.rglob("*.jsonl")), lines=True)
+    logs = sorted(settings.predictions_dir.rglob("*.jsonl"))
+    logged = pd.concat([pd.read_json(f, lines=True) for f in logs]).sort_values("time")
     assert "holiday" in {f["purpose"] for f in logged["features"]}  # logged as text
+    sent_rows = logged[logged["id"].isna()].tail(20)  # the rows `send` posted, in order
+    with TestClient(create_app(settings, sync="off")) as client:
+        ids = [{"row": n} for n in range(41, 61)]
+        answers = client.post("/v1/models/applications/predict", json={"instances": ids})
+    by_id = [a["prediction"] for a in answers.json()["predictions"]]
+    assert sent_rows["prediction"].to_numpy() == pytest.approx(by_id, abs=1e-6)
 
 
 DEFAULTS = """

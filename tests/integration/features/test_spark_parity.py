@@ -13,7 +13,8 @@ from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine, SparkEngine
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
-from tabship.usecase import UseCase
+from tabship.usecase import UseCase, load_usecase
+from tests.e2e.test_any_table import APPLICATIONS, _applications, _settings
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -57,3 +58,27 @@ def test_spark_and_duckdb_build_identical_tables(
         .select(["loan_id", "rule", "rules"])
         .equals(duck[2].select(["loan_id", "rule", "rules"]))
     )
+
+
+def test_a_table_without_an_id_numbers_and_types_rows_alike_on_both(
+    spark_engine: SparkEngine, tmp_path: Path
+) -> None:
+    """Row numbers (file order), text columns and Yes/No flags: the same on Spark."""
+    base = _settings(tmp_path, "applications", APPLICATIONS)
+    usecase = load_usecase("applications", base.usecases)
+    source = _applications(tmp_path / "applications.csv", rows=500)
+    tables, reports = {}, {}
+    for name in ("duckdb", "spark"):
+        settings = Settings(home=tmp_path / name)
+        engine = spark_engine if name == "spark" else DuckDBEngine(settings)
+        store = OfflineStore(settings.offline_dir)
+        reports[name] = build_features(
+            usecase, [source], engine, store, settings.reports_dir
+        ).report
+        tables[name] = store.dataset("applications", FEATURES_TABLE).to_table().sort_by("row")
+    assert tables["spark"].equals(tables["duckdb"])
+    assert reports["spark"].missing == reports["duckdb"].missing
+    first = tables["duckdb"].slice(0, 1).to_pylist()[0]
+    assert first["row"] == 1
+    assert first["status"] == "< 0 DM"
+    assert isinstance(first["foreign"], bool)
