@@ -52,7 +52,8 @@ def _payload_example(settings: Settings, usecase: UseCase) -> dict[str, Any]:
 
 def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     """Requests that work against the demo's server: features, prediction by id and from a
-    payload when the use case declares one, a named version, the model's description."""
+    payload when the use case declares one, a named version, the explanation and global
+    importance where the champion has an explainer, the model's description."""
     from tabship.serving.models.mirror import Repository
     from tabship.stores.online import open_online_store
 
@@ -62,7 +63,8 @@ def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
         keys = store.keys(use_case, 1)
     finally:
         store.close()
-    state = Repository(settings.serving_dir).read_state(use_case)
+    repo = Repository(settings.serving_dir)
+    state = repo.read_state(use_case)
     if not keys or state is None or vocab.CHAMPION not in state.aliases:
         raise TabshipError(f"nothing to serve for {use_case}: no features or no champion")
     declared = usecase.contract.columns.get(entity)
@@ -78,6 +80,9 @@ def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
         f"{post} {base}/v1/models/{use_case}/versions/{version}/predict",
         f"curl -s {base}/v1/models/{use_case}",
     ]
+    if repo.read_meta(use_case, version).get("explainer"):  # why, and what weighs most
+        lines.insert(3, f"{post} {base}/v1/models/{use_case}/explain")
+        lines.insert(4, f"curl -s {base}/v1/models/{use_case}/importance")
     if usecase.serving.payload:
         payload = shlex.quote(json.dumps(_payload_example(settings, usecase)))
         lines.insert(

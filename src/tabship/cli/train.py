@@ -14,7 +14,7 @@ from tabship.registry import vocabulary as vocab
 
 app = typer.Typer()
 # The stages a training run reports, in order (the progress bar counts them).
-STAGES = ("reading", "searching", "fitting", "judging", "tracking")
+STAGES = ("reading", "searching", "fitting", "judging", "exporting", "tracking")
 
 
 @app.command("train")

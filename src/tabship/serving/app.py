@@ -25,7 +25,7 @@ from tabship.serving.models.mirror import Repository
 from tabship.serving.models.pool import Pool
 from tabship.serving.models.sync_worker import InlineSync, NoSync, Syncer, SyncWorker
 from tabship.serving.predlog import PredictionLog
-from tabship.serving.routes import admin, features, health, models, predict
+from tabship.serving.routes import admin, explain, features, health, models, predict
 from tabship.serving.routes.client import client_router
 from tabship.serving.scoring import Scorer
 from tabship.serving.services import Role, Services
@@ -155,7 +155,7 @@ def _lifespan(svc: Services) -> Callable[[FastAPI], contextlib.AbstractAsyncCont
 def _routers(svc: Services) -> list[APIRouter]:
     """The role's routers, hot ones first, health last."""
     routers = (
-        [predict.router, client_router(svc), models.router, admin.router]
+        [predict.router, client_router(svc), explain.router, models.router, admin.router]
         if svc.serves_predictions
         else []
     )

@@ -178,6 +178,19 @@ def parse_body(body: Any, view: ModelView, redact: Redactor) -> tuple[list[Item]
     return [parse_item(body, view.entity, redact, "")], False
 
 
+def champion_of(view: ModelView) -> Served:
+    """The model's champion; 503 while none is approved and loaded."""
+    champion = view.by_alias(vocab.CHAMPION)
+    if champion is None:
+        raise ApiError(
+            503,
+            "no_champion",
+            f"model '{view.name}' has no approved champion loaded; approve a version",
+            model=view.name,
+        )
+    return champion
+
+
 def _other(traffic: TrafficSpec) -> str:
     """The alias a traffic policy shares requests with."""
     return traffic.alias or vocab.CHALLENGER
@@ -199,14 +212,7 @@ class Scorer:
         """The version that answers an item, and the alias it answers under."""
         if target.served is not None:
             return target.served, target.alias or ""
-        champion = view.by_alias(vocab.CHAMPION)
-        if champion is None:
-            raise ApiError(
-                503,
-                "no_champion",
-                f"model '{view.name}' has no approved champion loaded; approve a version",
-                model=view.name,
-            )
+        champion = champion_of(view)
         traffic = view.spec.traffic
         if traffic.mode == "canary" and traffic.share > 0:
             other = view.by_alias(_other(traffic))
@@ -215,7 +221,7 @@ class Scorer:
                 return other, _other(traffic)
         return champion, vocab.CHAMPION
 
-    async def _fill(
+    async def fill(
         self,
         view: ModelView,
         items: list[Item],
@@ -268,7 +274,7 @@ class Scorer:
         for served in using:  # a swap waits for these before it unloads a version
             served.in_flight += 1
         try:
-            version = await self._fill(view, items, chosen, minimal, batch)
+            version = await self.fill(view, items, chosen, minimal, batch)
             found = [i for i, item in enumerate(items) if not item.missing]
             scores = self._score([items[i] for i in found], [chosen[i] for i in found])
         finally:

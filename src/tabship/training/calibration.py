@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import brier_score_loss
 
-EPS = 1e-6  # float32 (ONNX) still tells 1 - 1e-6 from 1
+EPS = 1e-6  # float32 (ONNX) still tells 1 - 1e-6 from 1: for averaged probabilities
+MARGIN_EPS = 1e-15  # models whose graph gives log-odds: no clip a real score reaches
 
 
 @dataclass(frozen=True)
@@ -20,35 +21,37 @@ class Platt:
 
     slope: float
     intercept: float
+    eps: float = EPS  # scores are kept within [eps, 1 - eps] before their log-odds
 
     @classmethod
-    def fit(cls, scores: np.ndarray, y: np.ndarray) -> Platt:
+    def fit(cls, scores: np.ndarray, y: np.ndarray, eps: float = EPS) -> Platt:
         """The two parameters that best turn ``scores`` into probabilities of ``y``."""
         from sklearn.linear_model import LogisticRegression
 
-        z = logit(scores).reshape(-1, 1)
+        z = logit(scores, eps).reshape(-1, 1)
         model = LogisticRegression(C=1e6, max_iter=1000).fit(z, np.asarray(y).astype(int))
-        return cls(float(model.coef_[0, 0]), float(model.intercept_[0]))
+        return cls(float(model.coef_[0, 0]), float(model.intercept_[0]), eps)
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities."""
-        return 1.0 / (1.0 + np.exp(-(self.slope * logit(scores) + self.intercept)))
+        z = self.slope * logit(scores, self.eps) + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
-def logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray, eps: float = EPS) -> np.ndarray:
     """Log-odds, with probabilities kept off 0 and 1."""
-    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    p = np.clip(np.asarray(p, dtype=np.float64), eps, 1 - eps)
     return np.asarray(np.log(p / (1 - p)))
 
 
-def choose(mode: str, oof: np.ndarray, y: np.ndarray) -> Platt | None:
+def choose(mode: str, oof: np.ndarray, y: np.ndarray, eps: float = EPS) -> Platt | None:
     """The calibration a version gets: ``sigmoid`` always, ``none`` never, ``auto`` where
     it lowers the out-of-fold Brier score."""
     scored = ~np.isnan(oof)
     scores, labels = oof[scored], np.asarray(y)[scored].astype(int)
     if mode == "none" or len(np.unique(labels)) < 2:
         return None
-    platt = Platt.fit(scores, labels)
+    platt = Platt.fit(scores, labels, eps)
     if mode == "sigmoid":
         return platt
     before = brier_score_loss(labels, scores)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from tabship.runtime.base import deviation
 from tabship.runtime.onnx import INPUT_NAME, OnnxRuntime
-from tabship.training.calibration import EPS, Platt, logit
+from tabship.training.calibration import Platt, logit
 from tabship.training.fitted import Fitted
 
 PARITY_TOLERANCE = 1e-5
@@ -136,53 +136,53 @@ def _margin_output(graph: Any) -> bool:
     return found
 
 
-def _append_platt(graph: bytes, platt: Platt) -> bytes:
-    """Calibration as the graph's last step: the same Platt scaling as the native model."""
+def _append_head(graph: bytes, platt: Platt | None) -> bytes:
+    """The graph's last step, in double precision: the classifier's log-odds (where it
+    computes them; else its probabilities' log-odds), the calibration, then the
+    probability. ONNX Runtime's float32 sigmoid is off by about 1% of a probability near
+    1e-5; computed in double from the log-odds, served scores keep the native model's
+    precision and explanations add up to them."""
     import onnx
     from onnx import TensorProto, helper
 
     model = onnx.load_from_string(graph)
     g = model.graph
-    source = g.output[-1].name  # the probabilities (or, made so, log-odds), (rows, 2)
     margin = _margin_output(g)
+    if platt is None and not margin:
+        return graph
+    source = g.output[-1].name  # the probabilities (or, made so, log-odds), (rows, 2)
 
-    def const(name: str, values: list[float] | list[int], kind: int) -> str:
-        g.initializer.append(helper.make_tensor(name, kind, [len(values)], values))
+    def const(name: str, value: float | int, kind: int) -> str:
+        g.initializer.append(helper.make_tensor(name, kind, [1], [value]))
         return name
 
-    f, i = TensorProto.FLOAT, TensorProto.INT64
-    gather = helper.make_node("Gather", [source, const("platt_col", [1], i)], ["platt_p"], axis=1)
-    limit = float(logit(np.array([1 - EPS]))[0])  # the native model's clip, in log-odds
-    if margin:
-        to_logit = [
-            helper.make_node(
-                "Clip",
-                ["platt_p", const("platt_lo", [-limit], f), const("platt_hi", [limit], f)],
-                ["platt_z"],
-            )
-        ]
+    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> None:
+        g.node.append(helper.make_node(op, inputs, [output], **attrs))
+
+    d = TensorProto.DOUBLE
+    node("Gather", [source, const("head_col", 1, TensorProto.INT64)], "head_f", axis=1)
+    node("Cast", ["head_f"], "head_x", to=d)
+    eps = 0.0 if platt is None else platt.eps
+    if margin:  # log-odds already: clipped as the native model's probabilities would be
+        limit = float(logit(np.array([1 - eps]), eps)[0]) if eps else 1e300
+        node("Clip", ["head_x", const("head_lo", -limit, d), const("head_hi", limit, d)], "head_z")
     else:
-        to_logit = [
-            helper.make_node(
-                "Clip",
-                ["platt_p", const("platt_lo", [EPS], f), const("platt_hi", [1 - EPS], f)],
-                ["platt_pc"],
-            ),
-            helper.make_node("Sub", [const("platt_1", [1.0], f), "platt_pc"], ["platt_q"]),
-            helper.make_node("Div", ["platt_pc", "platt_q"], ["platt_odds"]),
-            helper.make_node("Log", ["platt_odds"], ["platt_z"]),
-        ]
-    scale = [
-        helper.make_node("Mul", ["platt_z", const("platt_a", [platt.slope], f)], ["platt_az"]),
-        helper.make_node("Add", ["platt_az", const("platt_b", [platt.intercept], f)], ["platt_l"]),
-        helper.make_node("Sigmoid", ["platt_l"], ["platt_out"]),
-        helper.make_node("Sub", [const("platt_one", [1.0], f), "platt_out"], ["platt_neg"]),
-        helper.make_node("Concat", ["platt_neg", "platt_out"], ["calibrated"], axis=1),
-    ]
-    g.node.extend([gather, *to_logit, *scale])
+        node("Clip", ["head_x", const("head_lo", eps, d), const("head_hi", 1 - eps, d)], "head_p")
+        node("Sub", [const("head_1", 1.0, d), "head_p"], "head_q")
+        node("Div", ["head_p", "head_q"], "head_odds")
+        node("Log", ["head_odds"], "head_z")
+    slope, intercept = (1.0, 0.0) if platt is None else (platt.slope, platt.intercept)
+    node("Mul", ["head_z", const("head_a", slope, d)], "head_az")
+    node("Add", ["head_az", const("head_b", intercept, d)], "head_l")
+    node("Neg", ["head_l"], "head_nl")
+    node("Exp", ["head_nl"], "head_e")
+    node("Add", ["head_e", const("head_one", 1.0, d)], "head_den")
+    node("Reciprocal", ["head_den"], "head_out")
+    node("Sub", ["head_one", "head_out"], "head_neg")
+    node("Concat", ["head_neg", "head_out"], "calibrated", axis=1)
     kept = [o for o in g.output if o.name != source]  # no uncalibrated scores on the way out
     del g.output[:]
-    g.output.extend([*kept, helper.make_tensor_value_info("calibrated", f, [None, 2])])
+    g.output.extend([*kept, helper.make_tensor_value_info("calibrated", d, [None, 2])])
     return bytes(model.SerializeToString())
 
 
@@ -202,8 +202,8 @@ def export(fitted: Fitted, sample: pd.DataFrame) -> OnnxExport:
             options=options,
             target_opset={"": 17, "ai.onnx.ml": 3},
         ).SerializeToString()
-        if fitted.calibration is not None:
-            graph = _append_platt(graph, fitted.calibration)
+        if classifier:
+            graph = _append_head(graph, fitted.calibration)
     except Exception as exc:
         _log.warning("ONNX export failed: %s", exc)
         return OnnxExport(None, None, f"export failed: {type(exc).__name__}: {exc}"[:300])
@@ -236,9 +236,11 @@ def write_bundle(
     sample: pd.DataFrame,
     threshold: float | None,
     describe: dict[str, Any],
+    exported: OnnxExport | None = None,
 ) -> OnnxExport:
-    """The serving bundle: ``meta.json`` (+ ``model.onnx`` when parity holds)."""
-    exported = export(fitted, sample)
+    """The serving bundle: ``meta.json`` (+ ``model.onnx`` when parity holds); ``exported``
+    when the export was already made (and checked) from the same sample."""
+    exported = exported or export(fitted, sample)
     folder.mkdir(parents=True, exist_ok=True)
     if exported.usable and exported.graph is not None:
         (folder / "model.onnx").write_bytes(exported.graph)

@@ -18,25 +18,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from tabship.data.enrich import Reference, table_name
-from tabship.errors import TabshipError, UseCaseError
+from tabship.errors import UseCaseError
 from tabship.registry import vocabulary as vocab
 from tabship.registry.client import Registry, artifact_root, tracking_uri
 from tabship.registry.gates import GateResult, as_dicts, check
+from tabship.runtime.onnx import OnnxRuntime
 from tabship.settings import Settings
-from tabship.stores.offline import FEATURES_TABLE, OfflineStore
-from tabship.training import calibration, pipeline
-from tabship.training.export import write_bundle
+from tabship.training import calibration, explainer, importance, pipeline
+from tabship.training.export import OnnxExport, export, write_bundle
 from tabship.training.fitted import Fitted
-from tabship.training.frame import load, text_features
+from tabship.training.frame import load
+from tabship.training.inputs import serving_inputs
 from tabship.training.judge import Judged, judge
 from tabship.training.search import labels, predict, search
 from tabship.training.split import holdout
 from tabship.usecase import UseCase
 
 Progress = Callable[[str], None]
+EXPORT_ROWS = 5000  # test rows the ONNX export is checked on
 
 
 @dataclass(frozen=True)
@@ -72,49 +72,26 @@ def _sample_groups(frame: pd.DataFrame, column: str, rows: int | None, seed: int
     return frame[frame[column].isin(keep)].reset_index(drop=True)
 
 
-def _latency_ms(model: Any, row: pd.DataFrame, task: str, calls: int = 200) -> float:
-    predict(model, row, task)
+def _latency_ms(fitted: Fitted, row: pd.DataFrame, exported: OnnxExport, calls: int = 200) -> float:
+    """Median time to score one row with the runtime that will serve it."""
+    if exported.usable and exported.graph is not None:
+        runtime = OnnxRuntime(exported.graph, fitted.task == "classification")
+        coded = fitted.encode(row).astype(np.float32)
+
+        def score() -> Any:
+            return runtime.score(coded)
+    else:
+
+        def score() -> Any:
+            return fitted.score(row)
+
+    score()
     timings = []
     for _ in range(calls):
         start = time.perf_counter()
-        predict(model, row, task)
+        score()
         timings.append(time.perf_counter() - start)
     return float(np.median(timings) * 1000)
-
-
-def serving_inputs(
-    usecase: UseCase, settings: Settings, lineage: dict[str, str], feature_version: int
-) -> dict[str, Any]:
-    """How a payload gives each input (a number, text, or true/false), and the reference
-    data the service joins to it, at the version this feature table used."""
-    offline = OfflineStore(settings.offline_dir)
-    # Features as the feature table holds them (definitions may derive a number from a
-    # text column of the same name); payload fields as the contract declares them.
-    table = offline.dataset(usecase.name, FEATURES_TABLE, feature_version).schema
-    stored = {f.name: f.type for f in table}
-    text = set(text_features(table, usecase.feature_view.features))
-
-    def kind(f: str) -> str:
-        if f in text:
-            return "text"
-        return "boolean" if f in stored and pa.types.is_boolean(stored[f]) else "number"
-
-    out: dict[str, Any] = {"kinds": {f: kind(f) for f in usecase.feature_view.features}}
-    if usecase.serving.payload:
-        columns = usecase.contract.columns
-        kinds = {"string": "string", "bool": "boolean"}
-        out["payload"] = {
-            f: kinds.get(columns[f].type, "number") if f in columns else "number"
-            for f in usecase.serving.payload
-        }
-    out["enrich"] = []
-    for spec in usecase.enrich:
-        version, _, content = lineage.get(f"enrich.{spec.name}", "").partition(":")
-        if not version:
-            raise TabshipError(f"the feature table records no version of {spec.name}; rebuild it")
-        rows = offline.open(usecase.name, table_name(spec), int(version)).to_pyarrow_table()
-        out["enrich"].append(Reference(spec, rows, content).as_json())
-    return out
 
 
 def _git_commit() -> str:
@@ -155,13 +132,19 @@ def train(
     step("judging on the test split, against the baseline")
     judged = judge(usecase, fitted, split, working, found)
     model_mb = len(pickle.dumps(fitted)) / 2**20
-    latency = _latency_ms(fitted, split.test[features].iloc[:1], spec.task)
+    step("exporting to ONNX and checking it against the native model")
+    exported = export(fitted, split.test[features].iloc[:EXPORT_ROWS])
+    latency = _latency_ms(fitted, split.test[features].iloc[:1], exported)
+    step("explaining: contributions checked against the served score")
+    explained = explainer.build(usecase, fitted, split.test[features], exported)
     registry = Registry(settings)
     champion = (
         registry.alias(usecase.name, vocab.CHAMPION) if usecase.name in registry.names() else None
     )
     champion_metrics = vocab.metrics_of(champion.tags) if champion is not None else None
     gates = check(spec.gates, judged.metrics, judged.baseline, champion_metrics, model_mb, latency)
+    if explained is not None:
+        gates.append(explained.gate)
     step("tracking and registering")
     candidate = Candidate(
         fitted,
@@ -174,6 +157,8 @@ def train(
         model_mb,
         latency,
         data.positive,
+        exported,
+        explained,
     )
     return _track(usecase, settings, registry, candidate)
 
@@ -193,7 +178,9 @@ def _fit(
     model.named_steps["model"].set_params(n_jobs=1)
     platt = None
     if spec.task == "classification":
-        platt = calibration.choose(spec.calibration, found.oof, working[target].to_numpy())
+        # Averaged probabilities (a forest's) reach 0 and 1; the others' are log-odds.
+        eps = calibration.EPS if found.family == "random_forest" else calibration.MARGIN_EPS
+        platt = calibration.choose(spec.calibration, found.oof, working[target].to_numpy(), eps)
     return Fitted(model, spec.task, list(features), list(text), platt)
 
 
@@ -211,6 +198,8 @@ class Candidate:
     model_mb: float
     latency_ms: float
     positive: str | None = None  # classification: the class scored
+    exported: OnnxExport | None = None  # the ONNX export, checked against the model
+    explained: explainer.Built | None = None  # its explainer (None: the family has none)
 
 
 def _track(usecase: UseCase, settings: Settings, registry: Registry, c: Candidate) -> TrainResult:
@@ -230,6 +219,8 @@ def _track(usecase: UseCase, settings: Settings, registry: Registry, c: Candidat
         run_id = run.info.run_id
         _log_run(usecase, c, tags)
         text = c.judged.render(f"{usecase.name}: training run {run_id}", tags, c.gates, Path(tmp))
+        if c.explained is not None:
+            text += "\n" + importance.markdown(c.explained.spec, Path(tmp))
         _log_report(text, c, Path(tmp))
         exported = _log_bundle(usecase, settings, c, run_id, Path(tmp) / "serving")
         model_uri = _log_model(usecase, c)
@@ -313,13 +304,16 @@ def _log_report(text: str, c: Candidate, folder: Path) -> None:
 def _log_bundle(
     usecase: UseCase, settings: Settings, c: Candidate, run_id: str, folder: Path
 ) -> Any:
-    """The serving bundle (ONNX graph where it matches the native model, check rows)."""
+    """The serving bundle (ONNX graph where it matches the native model, check rows, the
+    explainer)."""
     import mlflow
 
+    spec = usecase.training
+    assert spec is not None
     exported = write_bundle(
         folder,
         c.model,
-        c.x_test.iloc[:5000],
+        c.x_test.iloc[:EXPORT_ROWS],
         c.judged.threshold,
         {
             "use_case": usecase.name,
@@ -328,8 +322,13 @@ def _log_bundle(
             "positive_class": c.positive,
             "calibration": None if c.model.calibration is None else vars(c.model.calibration),
             **serving_inputs(usecase, settings, c.lineage, c.feature_version),
+            "explainer": None if c.explained is None else c.explained.spec["method"],
+            "cost": None if spec.task == "regression" else spec.cost.model_dump(),
         },
+        c.exported,
     )
+    if c.explained is not None:
+        c.explained.write(folder)
     mlflow.log_artifacts(str(folder), artifact_path="serving")
     mlflow.set_tag("runtime", "onnx" if exported.usable else "native")
     if exported.max_abs_diff is not None:

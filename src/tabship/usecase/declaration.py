@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 from tabship.errors import UseCaseError
 from tabship.usecase.base import Strict
 from tabship.usecase.contract import ContractSpec
+from tabship.usecase.explain import ExplainSpec
 from tabship.usecase.serving import ServingSpec
 from tabship.usecase.training import TrainingSpec
 
@@ -101,6 +102,7 @@ class UseCase(Strict):
     feature_view: FeatureViewSpec
     training: TrainingSpec | None = None
     serving: ServingSpec = ServingSpec()
+    explain: ExplainSpec | None = None
     folder: Path
 
     @model_validator(mode="before")
@@ -170,9 +172,11 @@ def _check_training_columns(usecase: UseCase, path: Path) -> None:
         | usecase.enriched_columns
         | {c for c in (usecase.source.row_number,) if c}
     )
+    explained = [] if usecase.explain is None else list(usecase.explain.inputs)
     for where, column in (
         ("training.split.column", spec.split.column),
         ("training.errors_by", spec.errors_by),
+        *((f"explain.inputs.{c}", c) for c in explained),
     ):
         if column is not None and column not in known:
             raise UseCaseError(

@@ -145,3 +145,30 @@ def _ids(body: dict[str, Any], limit: int, svc: Services) -> list[str]:
             422, "batch_too_large", f"ids: {len(ids)} ids, at most {limit} per request", "ids"
         )
     return [identifier(value, f"ids.{i}", svc.redact) for i, value in enumerate(ids)]
+
+
+async def explain_bytes(
+    svc: Services, name: str, by: str, ref: str, content_type: str, raw: bytes, key: str | None
+) -> bytes:
+    """One row's explanation (the client's own data: the ``features`` scope)."""
+    from tabship.serving.explaining import explain
+
+    svc.access.require("features", key)
+    view = model_view(svc, name)
+    try:
+        body = parse_json(content_type, raw)
+        result = await explain(svc.scorer, view, target(svc, view, by, ref), body)
+    except ApiError as exc:
+        svc.metrics.errors.labels(view.name, exc.code).inc()
+        raise
+    return orjson.dumps(result)
+
+
+def importance_bytes(svc: Services, name: str, by: str, ref: str, key: str | None) -> bytes:
+    """A version's global importance (the champion's unless named)."""
+    from tabship.serving.explaining import answering, importance
+
+    svc.access.require("models", key)
+    view = model_view(svc, name)
+    served, _ = answering(view, target(svc, view, by, ref))
+    return orjson.dumps(importance(served))

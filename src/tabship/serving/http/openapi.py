@@ -39,7 +39,14 @@ _WHY = {
 }
 _BODY = (413, 415, 422)
 # (method, path template) -> (scope needed, statuses besides 200 and 500)
+_EXPLAIN: tuple[Scope, tuple[int, ...]] = ("features", (401, 403, 404, *_BODY, 503))
+_IMPORTANCE: tuple[Scope, tuple[int, ...]] = ("models", (401, 403, 404, 503))
 _ROUTES: dict[tuple[str, str], tuple[Scope | None, tuple[int, ...]]] = {
+    ("post", "/v1/models/{name}/explain"): _EXPLAIN,
+    ("post", "/v1/models/{name}/versions/{version}/explain"): _EXPLAIN,
+    ("post", "/v1/models/{name}/aliases/{alias}/explain"): _EXPLAIN,
+    ("get", "/v1/models/{name}/importance"): _IMPORTANCE,
+    ("get", "/v1/models/{name}/versions/{version}/importance"): _IMPORTANCE,
     ("get", "/v1/features/{use_case}/{entity_id}"): ("features", (401, 403, 404, 503)),
     ("post", "/v1/features/{use_case}"): ("features", (401, 403, 404, *_BODY, 503)),
     ("post", "/v1/models/{name}/predict"): ("predict", (401, 403, 404, *_BODY, 503)),
@@ -177,12 +184,14 @@ def _per_model(
         op["parameters"] = [p for p in op.get("parameters", []) if p["name"] != param]
         op["operationId"] = f"{op.get('operationId', path)}_{name}"
         if path.startswith("/v1/models/"):
-            if path.endswith("/versions/{version}/predict"):
+            if "/versions/{version}/" in path:
                 for p in op["parameters"]:
                     if p["name"] == "version":
                         p["schema"] = {"type": "string", "pattern": "^[0-9]+$"}
             if "requestBody" in op:
-                _set_body(op, predict_body(usecase, kinds.get(name)))
+                rows = path.endswith("/explain")  # one row at a time
+                body = {"oneOf": _variants(usecase, kinds=kinds.get(name))} if rows else None
+                _set_body(op, body or predict_body(usecase, kinds.get(name)))
         elif "requestBody" in op:
             _set_body(op, ids_body(usecase))
         out.append((path.replace("{" + param + "}", name), op))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,8 @@ class Served:
     loaded_at: str
     load_seconds: float
     in_flight: int = 0
+    explainer: Any = None  # tabship.explain's VersionExplainer, where the version has one
+    no_explainer: str = ""  # why there is none
     features: list[str] = field(init=False)
     threshold: float | None = field(init=False)
     enrich: list[Enrichment] = field(init=False)
@@ -138,7 +141,23 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
             raise ValueError(f"check failed: max abs diff {diff:.3g} > {tolerance:g}")
         for _ in range(20):  # warm the single-row path
             runtime.score(x[:1])
-    return Served(model, version, meta, runtime, now(), time.perf_counter() - started)
+    explainer, why = _explainer(folder, meta)
+    served = Served(model, version, meta, runtime, now(), time.perf_counter() - started)
+    served.explainer, served.no_explainer = explainer, why
+    return served
+
+
+def _explainer(folder: Path, meta: dict[str, Any]) -> tuple[Any, str]:
+    """The version's explainer, or None and why (its family has none, or the
+    ``[explain]`` extra is not installed here)."""
+    if not meta.get("explainer") or not (folder / "explain" / "spec.json").is_file():
+        return None, "its model family has no explainer"
+    try:
+        from tabship.explain.explanation import VersionExplainer
+
+        return VersionExplainer.load(folder / "explain"), ""
+    except ImportError as exc:
+        return None, f"this service lacks the [explain] extra ({exc.name} is not installed)"
 
 
 def text_code(codes: dict[str, Any], value: Any) -> tuple[float, bool]:

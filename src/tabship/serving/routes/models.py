@@ -27,6 +27,9 @@ def _version(view: ModelView, served: Served) -> dict[str, Any]:
         "payload": list(served.payload),
         "enrich": [{"name": e.name, "key": e.key, "version": e.version} for e in served.enrich],
         "threshold": served.threshold,
+        "cost": meta.get("cost"),  # what a wrong decision costs: it chose the threshold
+        "positive_class": meta.get("positive_class"),
+        "explainer": None if served.explainer is None else served.explainer.method,
         "task": meta.get("task"),
         "metrics": vocab.metrics_of(tags),
         "approval": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,7 @@ from tabship.serving.http.handlers import predict_bytes
 from tabship.serving.services import Services
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
+Handler = Callable[[Services, str, str, str, str, bytes, "str | None"], Awaitable[bytes]]
 
 _BODY = {
     "requestBody": {
@@ -37,9 +39,12 @@ _BODY = {
 }
 
 
-async def _answer(request: Request, by: str, ref: str = "") -> Response:
+async def answer(
+    request: Request, by: str, ref: str = "", handler: Handler = predict_bytes
+) -> Response:
+    """A POST body handed to ``handler`` with the route's model, version or alias."""
     svc: Services = request.app.state.services
-    content = await predict_bytes(
+    content = await handler(
         svc,
         request.path_params["name"],
         by,
@@ -51,7 +56,8 @@ async def _answer(request: Request, by: str, ref: str = "") -> Response:
     return Response(content, media_type="application/json")
 
 
-def _path(name: str, what: str) -> dict[str, Any]:
+def path_param(name: str, what: str) -> dict[str, Any]:
+    """A path parameter, for the docs (the routes take the raw request)."""
     return {
         "name": name,
         "in": "path",
@@ -61,7 +67,7 @@ def _path(name: str, what: str) -> dict[str, Any]:
     }
 
 
-_MODEL = _path("name", "Model (use case) name.")
+_MODEL = path_param("name", "Model (use case) name.")
 
 # These routes document the API and serve it under TestClient; under uvicorn the same
 # requests are answered by ``serving.fastpath`` with the same code (``predict_bytes``).
@@ -73,22 +79,25 @@ _MODEL = _path("name", "Model (use case) name.")
 @router.post("/{name}/predict", openapi_extra={**_BODY, "parameters": [_MODEL]})
 async def predict(request: Request) -> Response:
     """Score with the champion (or as the model's traffic policy routes)."""
-    return await _answer(request, "default")
+    return await answer(request, "default")
 
 
 @router.post(
     "/{name}/versions/{version}/predict",
-    openapi_extra={**_BODY, "parameters": [_MODEL, _path("version", "Version number.")]},
+    openapi_extra={**_BODY, "parameters": [_MODEL, path_param("version", "Version number.")]},
 )
 async def predict_version(request: Request) -> Response:
     """Score with one loaded version, by number."""
-    return await _answer(request, "version", request.path_params["version"])
+    return await answer(request, "version", request.path_params["version"])
 
 
 @router.post(
     "/{name}/aliases/{alias}/predict",
-    openapi_extra={**_BODY, "parameters": [_MODEL, _path("alias", "champion, challenger, ...")]},
+    openapi_extra={
+        **_BODY,
+        "parameters": [_MODEL, path_param("alias", "champion, challenger, ...")],
+    },
 )
 async def predict_alias(request: Request) -> Response:
     """Score with the version an alias names (``champion``, ``challenger``, ...)."""
-    return await _answer(request, "alias", request.path_params["alias"])
+    return await answer(request, "alias", request.path_params["alias"])

@@ -1,0 +1,140 @@
+"""Explanations served beside predictions: the same row and version as a prediction, adding
+up to its score, for LightGBM (the champion) and a random forest (version 2)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from tabship.serving.app import create_app
+from tabship.settings import Settings
+from tabship.stores.online import open_online_store
+from tests.cli_runner import run_cli
+from tests.integration.serving.conftest import FEATURES, NAME, PREDICT, running
+
+EXPLAIN = f"/v1/models/{NAME}/explain"
+
+
+@pytest.fixture(scope="module")
+def ids(served_home: Settings) -> list[int]:
+    store = open_online_store(served_home)
+    keys = store.keys(NAME, 5)
+    store.close()
+    return [int(k) for k in keys]
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+@pytest.mark.parametrize("route", ["", "/versions/2"], ids=["champion-lightgbm", "v2-forest"])
+def test_an_explanation_adds_up_to_the_prediction_it_explains(
+    client: TestClient, ids: list[int], route: str
+) -> None:
+    predict = f"/v1/models/{NAME}{route}/predict"
+    explain = f"/v1/models/{NAME}{route}/explain"
+    for key in ids:
+        scored = client.post(predict, json={"id": key}).json()
+        answer = client.post(explain, json={"id": key})
+        assert answer.status_code == 200, answer.text
+        why = answer.json()
+        assert why["prediction"] == scored["prediction"]
+        assert why["version"] == scored["version"]
+        assert why["decision"] == scored["decision"]
+        assert why["distance_to_threshold"] == pytest.approx(
+            scored["prediction"] - scored["threshold"]
+        )
+        assert why["scale"] == "log-odds"
+        total = why["base_value"] + sum(c["contribution"] for c in why["contributions"])
+        assert total == pytest.approx(_logit(why["prediction"]), abs=1e-5)
+        assert {c["input"] for c in why["contributions"]} == set(FEATURES)  # raw inputs
+        magnitudes = [abs(c["contribution"]) for c in why["contributions"]]
+        assert magnitudes == sorted(magnitudes, reverse=True)
+        assert 1 <= len(why["reasons"]) <= 4
+        assert "TreeSHAP" in why["explainer"]
+
+
+def test_explaining_by_values_is_explaining_by_id(client: TestClient, ids: list[int]) -> None:
+    stored = client.get(f"/v1/features/{NAME}/{ids[0]}").json()["features"]
+    by_id = client.post(EXPLAIN, json={"id": ids[0]}).json()
+    by_values = client.post(EXPLAIN, json=stored)
+    assert by_values.status_code == 200, by_values.text
+    assert by_values.json()["prediction"] == pytest.approx(by_id["prediction"], abs=1e-9)
+    assert by_values.json()["contributions"] == by_id["contributions"]
+    by_payload = client.post(PREDICT, json=stored).json()
+    assert by_values.json()["prediction"] == pytest.approx(by_payload["prediction"], abs=1e-9)
+
+
+def test_global_importance_is_per_input_and_ordered(client: TestClient) -> None:
+    answer = client.get(f"/v1/models/{NAME}/importance")
+    assert answer.status_code == 200, answer.text
+    ranked = answer.json()["importance"]
+    assert {r["input"] for r in ranked} == set(FEATURES)
+    values = [r["importance"] for r in ranked]
+    assert values == sorted(values, reverse=True)
+    assert values[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        (EXPLAIN, {"id": 987654321987}, 404, "id"),
+        (EXPLAIN, {"instances": [{"id": 1}]}, 422, "instances"),
+        (EXPLAIN, {"id": 1, "colour": 3}, 422, "colour"),
+        (f"/v1/models/{NAME}/versions/99/explain", {"id": 1}, 404, "version"),
+        ("/v1/models/nope/explain", {"id": 1}, 404, "name"),
+    ],
+)
+def test_explain_errors_name_the_problem(
+    client: TestClient, path: str, body: dict[str, Any], status: int, field: str
+) -> None:
+    answer = client.post(path, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["field"] == field
+
+
+def test_a_version_without_an_explainer_says_so(
+    home: Settings, client_for: Callable[..., TestClient], ids: list[int]
+) -> None:
+    for folder in (home.home / "serving" / NAME / "versions").glob("*/explain"):
+        shutil.rmtree(folder)
+    client = client_for(home, sync="off")
+    assert client.post(PREDICT, json={"id": ids[0]}).status_code == 200  # predictions go on
+    answer = client.post(EXPLAIN, json={"id": ids[0]})
+    assert answer.status_code == 404
+    error = answer.json()["error"]
+    assert (error["code"], error["field"]) == ("no_explainer", "version")
+    assert "no explainer" in error["message"]
+    assert client.get(f"/v1/models/{NAME}/importance").status_code == 404
+
+
+def test_tabship_explain_prints_reasons_and_contributions(
+    served_home: Settings,
+    ids: list[int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABSHIP_HOME", str(served_home.home))
+    monkeypatch.setenv("TABSHIP_USECASES", str(served_home.usecases))
+    monkeypatch.setenv("TABSHIP_TRACKING_URI", str(served_home.tracking_uri))
+    with running(create_app(served_home, sync="off")) as url:
+        shown = run_cli(["explain", NAME, str(ids[0]), "--url", url], capsys, monkeypatch)
+        unknown = run_cli(["explain", NAME, "987654321987", "--url", url], capsys, monkeypatch)
+    assert shown.code == 0, shown.err
+    assert f"id {ids[0]}: score" in shown.out
+    assert "contributions (log-odds; base value" in shown.out
+    assert "  - " in shown.out  # the reasons, in words
+    assert unknown.code == 1
+    assert "404 unknown_entity" in unknown.err
+
+
+def test_model_information_names_the_explainer_and_the_cost(client: TestClient) -> None:
+    versions = client.get(f"/v1/models/{NAME}").json()["versions"]
+    champion = next(v for v in versions if "champion" in v["aliases"])
+    assert "TreeSHAP" in champion["explainer"]
+    assert champion["cost"] == {"false_negative": 5.0, "false_positive": 1.0}
