@@ -67,6 +67,7 @@ def test_credit_scoring_trains_and_serves_from_its_declaration(
         answer = client.post("/v1/models/credit_scoring/predict", json={"SK_ID_CURR": known})
         why = client.post("/v1/models/credit_scoring/explain", json={"SK_ID_CURR": known})
         ranked = client.get("/v1/models/credit_scoring/importance").json()["importance"]
+        alike = client.get(f"/v1/models/credit_scoring/similar/{known}", params={"k": 30})
     assert answer.status_code == 200, answer.text
     assert answer.json()["runtime"] == "onnx"
     assert why.status_code == 200, why.text
@@ -79,3 +80,7 @@ def test_credit_scoring_trains_and_serves_from_its_declaration(
     assert all(r in declared or r.endswith(said) for r in reasons), reasons
     assert "CODE_GENDER" not in {c["input"] for c in why.json()["contributions"]}
     assert {r["input"] for r in ranked[:5]} & {"EXT_SOURCE_3", "EXT_SOURCES_MEAN", "EXT_SOURCE_2"}
+    assert alike.status_code == 200, alike.text
+    assert alike.json()["cohort_size"] == 30
+    text_inputs = [s for s in alike.json()["inputs"] if "same_level_share" in s]
+    assert all(0 <= s["same_level_share"] <= 1 for s in text_inputs)

@@ -69,7 +69,7 @@ def _answers(env: dict[str, str], port: int, curls: list[str]) -> list[dict[str,
 def test_demo_runs_every_step_and_its_curl_commands_work(tmp_path: Path) -> None:
     port, home = free_port(), tmp_path / "home"
     env, stdout, curls = _demo(home, port, "--rows", "20000", "--trials", "2")
-    assert len(curls) == 6
+    assert len(curls) == 7
     for step in (
         "data generate",
         "features build",
@@ -79,11 +79,12 @@ def test_demo_runs_every_step_and_its_curl_commands_work(tmp_path: Path) -> None
     ):
         assert f"$ tabship --home {home} {step}" in stdout
     assert "served by ONNX Runtime (parity holds: max diff" in stdout  # and says why
-    features, by_id, by_version, why, importance, model = _answers(env, port, curls)
+    features, by_id, by_version, why, importance, alike, model = _answers(env, port, curls)
     assert set(features["features"]) >= {"age", "nb_previous_loans"}  # type: ignore[arg-type]
     assert why["prediction"] == by_id["prediction"]
     assert why["reasons"]
     assert importance["importance"]
+    assert alike["cohort_size"] == 50
     assert by_id["alias"] == "champion"
     assert by_version["version"] == by_id["version"]
     assert by_version["prediction"] == by_id["prediction"]
@@ -95,7 +96,7 @@ def test_the_demo_runs_house_prices_with_a_payload_example(tmp_path: Path) -> No
     env, _, curls = _demo(
         tmp_path / "home", port, "house_prices", "--rows", "3000", "--trials", "2"
     )
-    assert len(curls) in {5, 7}  # 7: the champion's family has an explainer
+    assert len(curls) in {5, 8}  # 8: the champion's family has an explainer
     features, by_id, by_payload, by_version, *_ = _answers(env, port, curls)
     assert "medn_hshld_incm_amt" in features["features"]  # type: ignore[operator]
     assert by_id["version"] == by_version["version"] == by_payload["version"] == "1"

@@ -52,8 +52,9 @@ def _payload_example(settings: Settings, usecase: UseCase) -> dict[str, Any]:
 
 def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     """Requests that work against the demo's server: features, prediction by id and from a
-    payload when the use case declares one, a named version, the explanation and global
-    importance where the champion has an explainer, the model's description."""
+    payload when the use case declares one, a named version, the explanation, global
+    importance and similar clients where the champion has an explainer, the model's
+    description."""
     from tabship.serving.models.mirror import Repository
     from tabship.stores.online import open_online_store
 
@@ -83,6 +84,7 @@ def curl_examples(settings: Settings, usecase: UseCase, port: int) -> list[str]:
     if repo.read_meta(use_case, version).get("explainer"):  # why, and what weighs most
         lines.insert(3, f"{post} {base}/v1/models/{use_case}/explain")
         lines.insert(4, f"curl -s {base}/v1/models/{use_case}/importance")
+        lines.insert(5, f"curl -s '{base}/v1/models/{use_case}/similar/{keys[0]}?k=50'")
     if usecase.serving.payload:
         payload = shlex.quote(json.dumps(_payload_example(settings, usecase)))
         lines.insert(

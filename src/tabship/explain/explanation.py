@@ -12,8 +12,10 @@ import numpy as np
 
 from tabship.explain import explainers
 from tabship.explain.columns import ColumnMap
+from tabship.explain.similar import cohort
 
 SPEC = "spec.json"
+REFERENCE = "reference.npz"  # held-out clients to compare a client with
 FOLDER = "explain"  # inside a version's serving bundle
 
 
@@ -39,8 +41,13 @@ class VersionExplainer:
     """One version's explainer, read from its bundle: column map, family explainer, the
     calibration that maps its raw output to the served scale, and the reason texts."""
 
-    def __init__(self, spec: dict[str, Any], explainer: explainers.Explainer) -> None:
-        self.spec, self.explainer = spec, explainer
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        explainer: explainers.Explainer,
+        reference: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.spec, self.explainer, self.reference = spec, explainer, reference
         self.columns = ColumnMap.from_json(spec["columns"])
         self.inputs: list[str] = list(spec["inputs"])
         self.scale: str = spec["scale"]  # "log-odds" or "value"
@@ -55,7 +62,12 @@ class VersionExplainer:
     def load(cls, folder: Path) -> VersionExplainer:
         """The explainer in a bundle's ``explain`` folder."""
         spec = json.loads((folder / SPEC).read_text())
-        return cls(spec, explainers.load(spec["kind"], folder, spec["scale"] == "log-odds"))
+        explainer = explainers.load(spec["kind"], folder, spec["scale"] == "log-odds")
+        reference = None
+        if (folder / REFERENCE).is_file():
+            with np.load(folder / REFERENCE, allow_pickle=False) as data:
+                reference = {name: data[name] for name in data.files}
+        return cls(spec, explainer, reference)
 
     @property
     def method(self) -> str:
@@ -104,6 +116,19 @@ class VersionExplainer:
             else:
                 out.append(said.get("lowers") or f"{label} ({shown}) lowers the score")
         return out
+
+    def similar(
+        self, client_id: str, coded: np.ndarray, values: np.ndarray, shown: list[Any], k: int
+    ) -> dict[str, Any] | None:
+        """The client's nearest held-out clients, summarised (None: no reference kept)."""
+        if self.reference is None:
+            return None
+        text = set(self.spec.get("text", []))
+        return cohort(self.reference, client_id, coded, values, self.inputs, shown, k, text)
+
+    def sample(self, n: int) -> list[str]:
+        """Ids of ``n`` known clients (held-out ones, in a fixed random order)."""
+        return [] if self.reference is None else [str(i) for i in self.reference["ids"][:n]]
 
     def importance(self) -> list[dict[str, Any]]:
         """Mean absolute contribution per input on held-out rows, largest first."""

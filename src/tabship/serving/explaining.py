@@ -112,3 +112,56 @@ def importance(served: Served) -> dict[str, Any]:
         "explainer": explainer.method,
         "importance": explainer.importance(),
     }
+
+
+def _count(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    """A count from the query string, within bounds; 422 naming it otherwise."""
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(
+            422, "invalid_field", f"{name}: expected a whole number from {low} to {high}", name
+        )
+    return int(raw)
+
+
+async def similar(
+    scorer: Scorer, view: ModelView, served: Served, entity_id: str, k: str | None
+) -> dict[str, Any]:
+    """The client's nearest held-out clients, as aggregates: their number, observed rate,
+    score distribution, and where the client stands on its top inputs."""
+    from tabship.explain.similar import MAX_COHORT, MIN_COHORT
+
+    count = _count(k, "k", 50, MIN_COHORT, MAX_COHORT)
+    explainer = explainer_of(served)
+    item = Item("", entity_id, entity_id, None)
+    version = await scorer.fill(view, [item], [(served, "")])
+    values = np.array([item.values], dtype=np.float64)
+    found = explainer.contributions(values).values[0]
+    score = float(served.runtime.score(values.astype(served.runtime.dtype))[0])
+    summary = explainer.similar(entity_id, values[0], found, _shown(item, served), count)
+    if summary is None:
+        raise ApiError(
+            404,
+            "no_reference",
+            f"version {served.version} of {served.model} keeps no reference clients",
+            "version",
+        )
+    return {
+        view.entity: entity_id,
+        "prediction": score,
+        **summary,
+        "model": view.name,
+        "version": served.version,
+        "feature_table_version": version,
+    }
+
+
+def sample(served: Served, n: str | None) -> dict[str, Any]:
+    """Ids of known clients (held out at training), for a dashboard's picker."""
+    count = _count(n, "n", 20, 1, 100)
+    return {
+        "model": served.model,
+        "version": served.version,
+        "ids": explainer_of(served).sample(count),
+    }

@@ -14,7 +14,7 @@ import pandas as pd
 
 from tabship.explain import explainers
 from tabship.explain.columns import Column, ColumnMap
-from tabship.explain.explanation import FOLDER, SPEC, VersionExplainer
+from tabship.explain.explanation import FOLDER, REFERENCE, SPEC, VersionExplainer
 from tabship.registry.gates import GateResult
 from tabship.runtime.onnx import OnnxRuntime
 from tabship.training.export import OnnxExport
@@ -25,6 +25,7 @@ from tabship.usecase import UseCase
 ADDITIVITY_TOLERANCE = 1e-5
 CHECK_ROWS = 200
 IMPORTANCE_ROWS = 2000
+REFERENCE_ROWS = 2000  # held-out clients a version keeps to compare a client with
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,15 @@ class Built:
     payload: Any
     spec: dict[str, Any]
     gate: GateResult
+    reference: dict[str, np.ndarray] | None = None  # held-out clients to compare with
 
     def write(self, bundle: Path) -> None:
-        """Write the explainer into ``bundle/explain``."""
+        """Write the explainer (and its reference clients) into ``bundle/explain``."""
         folder = bundle / FOLDER
         explainers.save(self.kind, self.payload, folder)
         (folder / SPEC).write_text(json.dumps(self.spec, indent=1))
+        if self.reference is not None:
+            np.savez_compressed(folder / REFERENCE, **self.reference)  # type: ignore[arg-type]
 
 
 def column_map(fitted: Fitted) -> ColumnMap:
@@ -96,9 +100,10 @@ def _family(fitted: Fitted) -> tuple[str, Any, str] | None:
 
 
 def build(
-    usecase: UseCase, fitted: Fitted, sample: pd.DataFrame, exported: OnnxExport
+    usecase: UseCase, fitted: Fitted, test: pd.DataFrame, exported: OnnxExport
 ) -> Built | None:
-    """The version's explainer, checked on held-out rows against the served runtime."""
+    """The version's explainer, checked on held-out rows (``test``: the test split, ids and
+    labels included) against the served runtime."""
     family = _family(fitted)
     if family is None:
         return None
@@ -110,6 +115,7 @@ def build(
         "kind": kind,
         "method": _METHODS[kind],
         "inputs": fitted.inputs,
+        "text": fitted.text,
         "columns": column_map(fitted).as_json(),
         "scale": "log-odds" if classifier else "value",
         "raw": raw,
@@ -118,6 +124,7 @@ def build(
         "top": 4 if usecase.explain is None else usecase.explain.top,
     }
     explainer = VersionExplainer(spec, _in_memory(kind, payload, classifier))
+    sample = test[fitted.features]
     # As the request gives them (the served runtime may round them to float32 itself).
     coded = fitted.encode(sample)
     check = coded[:CHECK_ROWS]
@@ -139,7 +146,34 @@ def build(
         diff,
         ADDITIVITY_TOLERANCE,
     )
-    return Built(kind, payload, spec, gate)
+    reference = _reference(usecase, test, coded, explainer, fitted, exported)
+    return Built(kind, payload, spec, gate, reference)
+
+
+def _reference(
+    usecase: UseCase,
+    test: pd.DataFrame,
+    coded: np.ndarray,
+    explainer: VersionExplainer,
+    fitted: Fitted,
+    exported: OnnxExport,
+) -> dict[str, np.ndarray] | None:
+    """Held-out clients (never trained on) a client is compared with: their inputs,
+    contributions, served scores and outcomes. Aggregates of them leave the service,
+    never a row."""
+    if usecase.entity not in test.columns or usecase.target not in test.columns:
+        return None
+    rows = np.random.default_rng(0).permutation(len(test))[:REFERENCE_ROWS]
+    x = coded[rows]
+    served = _served(fitted, x, exported)
+    scores = 1 / (1 + np.exp(-served)) if fitted.task == "classification" else served
+    return {
+        "ids": test[usecase.entity].astype(str).to_numpy()[rows].astype("U"),  # no pickles
+        "inputs": x.astype(np.float32),
+        "contributions": explainer.contributions(x).values.astype(np.float32),
+        "scores": scores.astype(np.float32),
+        "outcomes": test[str(usecase.target)].to_numpy(np.float64)[rows].astype(np.float32),
+    }
 
 
 _METHODS = {

@@ -136,7 +136,7 @@ def train(
     exported = export(fitted, split.test[features].iloc[:EXPORT_ROWS])
     latency = _latency_ms(fitted, split.test[features].iloc[:1], exported)
     step("explaining: contributions checked against the served score")
-    explained = explainer.build(usecase, fitted, split.test[features], exported)
+    explained = explainer.build(usecase, fitted, split.test, exported)
     registry = Registry(settings)
     champion = (
         registry.alias(usecase.name, vocab.CHAMPION) if usecase.name in registry.names() else None

@@ -138,3 +138,48 @@ def test_model_information_names_the_explainer_and_the_cost(client: TestClient) 
     champion = next(v for v in versions if "champion" in v["aliases"])
     assert "TreeSHAP" in champion["explainer"]
     assert champion["cost"] == {"false_negative": 5.0, "false_positive": 1.0}
+
+
+def test_similar_clients_are_aggregates_that_exclude_the_client(client: TestClient) -> None:
+    picked = client.get(f"/v1/models/{NAME}/sample", params={"n": 8})
+    assert picked.status_code == 200, picked.text
+    known = picked.json()["ids"]
+    assert len(known) == 8
+    me = known[0]
+    assert client.post(PREDICT, json={"id": int(me)}).status_code == 200  # ids that answer
+    answer = client.get(f"/v1/models/{NAME}/similar/{me}", params={"k": 20})
+    assert answer.status_code == 200, answer.text
+    cohort = answer.json()
+    assert cohort["cohort_size"] == 20
+    assert 0 <= cohort["observed_rate"] <= 1
+    quantiles = [cohort["scores"][q] for q in ("p10", "p25", "p50", "p75", "p90")]
+    assert quantiles == sorted(quantiles)
+    assert 1 <= len(cohort["inputs"]) <= 4
+    for standing in cohort["inputs"]:
+        assert standing["input"] in FEATURES
+        assert standing["percentile"] is None or 0 <= standing["percentile"] <= 100
+    text = answer.text
+    assert all(f'"{other}"' not in text and f":{other}," not in text for other in known[1:])
+    assert set(cohort) == {
+        "id", "prediction", "cohort_size", "space", "observed_rate", "scores", "inputs",
+        "model", "version", "feature_table_version",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (f"/v1/models/{NAME}/similar/987654321987", "id"),
+        (f"/v1/models/{NAME}/similar/1?k=5", "k"),
+        (f"/v1/models/{NAME}/similar/1?k=ten", "k"),
+        (f"/v1/models/{NAME}/similar/1?size=20", "size"),
+        (f"/v1/models/{NAME}/sample?n=0", "n"),
+        (f"/v1/models/{NAME}/sample?n=101", "n"),
+    ],
+)
+def test_similar_and_sample_errors_name_the_problem(
+    client: TestClient, path: str, field: str
+) -> None:
+    answer = client.get(path)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["error"]["field"] == field

@@ -50,6 +50,7 @@ def data() -> tuple[pd.DataFrame, pd.Series]:
 def _usecase(texts: dict[str, ReasonSpec] | None = None) -> Any:
     class _Stub:  # what the builder reads of a use case
         explain = ExplainSpec(top=2, inputs=texts or {})
+        entity, target = "client", "label"
 
     return _Stub()
 

@@ -172,3 +172,26 @@ def importance_bytes(svc: Services, name: str, by: str, ref: str, key: str | Non
     view = model_view(svc, name)
     served, _ = answering(view, target(svc, view, by, ref))
     return orjson.dumps(importance(served))
+
+
+async def similar_bytes(
+    svc: Services, name: str, entity_id: str, k: str | None, key: str | None
+) -> bytes:
+    """Aggregates over the clients most like one client (the ``features`` scope)."""
+    from tabship.serving.explaining import answering, similar
+
+    svc.access.require("features", key)
+    view = model_view(svc, name)
+    served, _ = answering(view, target(svc, view, "default", ""))
+    identifier(entity_id, "entity_id", svc.redact)
+    return orjson.dumps(await similar(svc.scorer, view, served, entity_id, k))
+
+
+def sample_bytes(svc: Services, name: str, n: str | None, key: str | None) -> bytes:
+    """Ids of known clients to pick from (the ``features`` scope)."""
+    from tabship.serving.explaining import answering, sample
+
+    svc.access.require("features", key)
+    view = model_view(svc, name)
+    served, _ = answering(view, target(svc, view, "default", ""))
+    return orjson.dumps(sample(served, n))

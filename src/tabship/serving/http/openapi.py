@@ -46,6 +46,8 @@ _ROUTES: dict[tuple[str, str], tuple[Scope | None, tuple[int, ...]]] = {
     ("post", "/v1/models/{name}/versions/{version}/explain"): _EXPLAIN,
     ("post", "/v1/models/{name}/aliases/{alias}/explain"): _EXPLAIN,
     ("get", "/v1/models/{name}/importance"): _IMPORTANCE,
+    ("get", "/v1/models/{name}/similar/{entity_id}"): ("features", (401, 403, 404, 422, 503)),
+    ("get", "/v1/models/{name}/sample"): ("features", (401, 403, 404, 422, 503)),
     ("get", "/v1/models/{name}/versions/{version}/importance"): _IMPORTANCE,
     ("get", "/v1/features/{use_case}/{entity_id}"): ("features", (401, 403, 404, 503)),
     ("post", "/v1/features/{use_case}"): ("features", (401, 403, 404, *_BODY, 503)),

@@ -3,15 +3,28 @@ the champion by default, or any loaded version by number or alias."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tabship.serving.http.handlers import explain_bytes, importance_bytes
+from tabship.serving.http.errors import ApiError
+from tabship.serving.http.handlers import (
+    explain_bytes,
+    importance_bytes,
+    sample_bytes,
+    similar_bytes,
+)
 from tabship.serving.routes.predict import answer, path_param
 from tabship.serving.services import Services
 
 router = APIRouter(prefix="/v1/models", tags=["explanations"])
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}}
+
+
+def _count_param(name: str, what: str, low: int, high: int) -> dict[str, Any]:
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": what}
 
 
 _MODEL = path_param("name", "Model (use case) name.")
@@ -65,3 +78,47 @@ def importance(request: Request) -> Response:
 def importance_version(request: Request) -> Response:
     """One loaded version's global importance."""
     return _importance(request, "version", request.path_params["version"])
+
+
+def _query(request: Request, allowed: str) -> str | None:
+    """The one query parameter a route takes; 422 naming any other."""
+    for name in request.query_params:
+        if name != allowed:
+            raise ApiError(422, "unknown_field", f"{name}: not a parameter of this route", name)
+    return request.query_params.get(allowed)
+
+
+_ENTITY = path_param("entity_id", "The client's id (the use case's entity).")
+
+
+@router.get(
+    "/{name}/similar/{entity_id}",
+    openapi_extra={
+        "parameters": [_MODEL, _ENTITY, _count_param("k", "Cohort size (10 to 500).", 10, 500)]
+    },
+)
+async def similar(request: Request) -> Response:
+    """Clients like this one (nearest in contribution space among held-out clients):
+    cohort size, observed rate, score distribution, where the client stands on its top
+    inputs. Aggregates only."""
+    svc: Services = request.app.state.services
+    content = await similar_bytes(
+        svc,
+        request.path_params["name"],
+        request.path_params["entity_id"],
+        _query(request, "k"),
+        request.headers.get("x-api-key"),
+    )
+    return Response(content, media_type="application/json")
+
+
+@router.get(
+    "/{name}/sample",
+    openapi_extra={"parameters": [_MODEL, _count_param("n", "How many ids (1 to 100).", 1, 100)]},
+)
+def sample(request: Request) -> Response:
+    """Ids of known clients (held out at training) to pick from."""
+    svc: Services = request.app.state.services
+    key = request.headers.get("x-api-key")
+    content = sample_bytes(svc, request.path_params["name"], _query(request, "n"), key)
+    return Response(content, media_type="application/json")
