@@ -7,13 +7,16 @@ raw payload, through `tabship send` and offline from the registered model."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from tabship.cli.client import model_fields, rows, send
 from tabship.errors import TabshipError
 from tabship.pipeline import Pipeline
 from tabship.serving.app import create_app
@@ -251,6 +254,7 @@ def test_an_imbalanced_table_serves_probabilities(tmp_path: Path, calibration: s
         answers = client.post("/v1/models/defaults/predict", json={"instances": ids}).json()
     served = np.array([a["prediction"] for a in answers["predictions"]])
     assert served.mean() == pytest.approx(m["positive_rate"], abs=0.03)  # not inflated
+    _alike_everywhere(settings, "defaults", source, [f"H{i:05d}" for i in range(20)])
 
 
 WIDE = """
@@ -314,3 +318,25 @@ def test_a_wide_regression_table_with_text_is_served_by_onnx(tmp_path: Path) -> 
         by_payload = client.post("/v1/models/homes/predict", json=payload).json()
     assert by_id["runtime"] == "onnx"
     assert by_payload["prediction"] == pytest.approx(by_id["prediction"], rel=1e-6)
+    _alike_everywhere(settings, "homes", source, list(range(1, 21)))
+
+
+def _alike_everywhere(settings: Settings, name: str, source: Path, ids: list[Any]) -> None:
+    """The file's first rows score the same by id, through what `tabship send` sends (the
+    model's inputs, as the file has them) and offline from the registered model."""
+    usecase = Pipeline(settings).usecase(name)
+    file_rows = list(rows(source, usecase, model_fields(usecase)))[: len(ids)]
+    with running(create_app(settings, sync="off")) as url:
+        route = f"{url}/v1/models/{name}/predict"
+        by_id = httpx.post(route, json={"instances": [{usecase.entity: i} for i in ids]})
+        summary = send(route, iter(file_rows))
+    expected = [a["prediction"] for a in by_id.json()["predictions"]]
+    assert summary.answered == len(ids), summary.lines()
+    assert summary.predictions == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    mlflow.set_tracking_uri(str(settings.tracking_uri))
+    model = mlflow.pyfunc.load_model(f"models:/{name}/1")
+    frame = pd.DataFrame(file_rows)[usecase.feature_view.features]
+    text = [c for c in frame.columns if usecase.contract.columns[c].type == "string"]
+    frame = frame.astype({c: float for c in frame.columns if c not in text})  # its signature
+    offline = np.asarray(model.predict(frame), dtype=float)
+    assert offline == pytest.approx(expected, rel=1e-6, abs=1e-6)
