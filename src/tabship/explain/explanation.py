@@ -89,11 +89,10 @@ class VersionExplainer:
         p, p0 = base + phi.sum(axis=1), base
         served, served0 = self._calibrated(p), self._calibrated(p0)
         moved = p - p0
-        slope = np.where(
-            np.abs(moved) > 1e-12,
-            (served - served0) / np.where(np.abs(moved) > 1e-12, moved, 1.0),
-            self.slope / np.clip(p * (1 - p), 1e-15, None),
-        )
+        far = np.abs(moved) > 1e-12
+        # Rows scored at the base itself take the curve's slope there instead.
+        slope = self.slope / np.clip(p * (1 - p), 1e-15, None)
+        slope[far] = (served - served0)[far] / moved[far]
         return phi * slope[:, None], served0
 
     def _calibrated(self, p: np.ndarray) -> np.ndarray:

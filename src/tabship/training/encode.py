@@ -68,3 +68,10 @@ def vocabulary(step: ColumnTransformer) -> dict[str, dict[str, Any]]:
             "unseen": UNSEEN,
         }
     return out
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as the encoder takes them: Python strings, NaN where missing (the
+    encoder's missing value; None would be a level of its own)."""
+    out = frame.astype(object)
+    return out.where(out.notna(), np.nan)

@@ -23,9 +23,8 @@ from tabship.usecase import UseCase
 
 # Base + contributions vs. the served score: in log-odds, or relative to a value.
 ADDITIVITY_TOLERANCE = 1e-5
-CHECK_ROWS = 200
-IMPORTANCE_ROWS = 2000
-REFERENCE_ROWS = 2000  # held-out clients a version keeps to compare a client with
+# Held-out rows explained at registration: checked, ranked, kept to compare clients with.
+SAMPLE_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -124,18 +123,19 @@ def build(
         "top": 4 if usecase.explain is None else usecase.explain.top,
     }
     explainer = VersionExplainer(spec, _in_memory(kind, payload, classifier))
-    sample = test[fitted.features]
-    # As the request gives them (the served runtime may round them to float32 itself).
-    coded = fitted.encode(sample)
-    check = coded[:CHECK_ROWS]
-    served = _served(fitted, check, exported)
-    gap = np.abs(explainer.contributions(check).total - served)
+    # One random sample of held-out rows, explained and scored once: the additivity check,
+    # the global importance and the reference clients all read it. Coded as a request
+    # gives them (the served runtime may round them to float32 itself).
+    rows = np.random.default_rng(0).permutation(len(test))[:SAMPLE_ROWS]
+    coded = fitted.encode(test.iloc[rows])
+    served = _served(fitted, coded, exported)
+    found = explainer.contributions(coded)
+    gap = np.abs(found.total - served)
     if not classifier:  # a value's units: relative, as float32 holds about seven digits
         gap = gap / np.maximum(1.0, np.abs(served))
     diff = float(np.max(gap))
-    spec["additivity"] = {"max_diff": diff, "rows": len(check), "tolerance": ADDITIVITY_TOLERANCE}
-    shown = explainer.contributions(coded[:IMPORTANCE_ROWS]).values
-    mean_abs = np.abs(shown).mean(axis=0)
+    spec["additivity"] = {"max_diff": diff, "rows": len(rows), "tolerance": ADDITIVITY_TOLERANCE}
+    mean_abs = np.abs(found.values).mean(axis=0)
     spec["importance"] = [
         {"input": fitted.inputs[i], "importance": float(mean_abs[i])}
         for i in np.argsort(-mean_abs, kind="stable")
@@ -146,7 +146,8 @@ def build(
         diff,
         ADDITIVITY_TOLERANCE,
     )
-    reference = _reference(usecase, test, coded, explainer, fitted, exported)
+    scores = 1 / (1 + np.exp(-served)) if classifier else served
+    reference = _reference(usecase, test.iloc[rows], coded, found.values, scores)
     return Built(kind, payload, spec, gate, reference)
 
 
@@ -154,25 +155,20 @@ def _reference(
     usecase: UseCase,
     test: pd.DataFrame,
     coded: np.ndarray,
-    explainer: VersionExplainer,
-    fitted: Fitted,
-    exported: OnnxExport,
+    contributions: np.ndarray,
+    scores: np.ndarray,
 ) -> dict[str, np.ndarray] | None:
     """Held-out clients (never trained on) a client is compared with: their inputs,
     contributions, served scores and outcomes. Aggregates of them leave the service,
     never a row."""
     if usecase.entity not in test.columns or usecase.target not in test.columns:
         return None
-    rows = np.random.default_rng(0).permutation(len(test))[:REFERENCE_ROWS]
-    x = coded[rows]
-    served = _served(fitted, x, exported)
-    scores = 1 / (1 + np.exp(-served)) if fitted.task == "classification" else served
     return {
-        "ids": test[usecase.entity].astype(str).to_numpy()[rows].astype("U"),  # no pickles
-        "inputs": x.astype(np.float32),
-        "contributions": explainer.contributions(x).values.astype(np.float32),
+        "ids": test[usecase.entity].astype(str).to_numpy().astype("U"),  # no pickles
+        "inputs": coded.astype(np.float32),
+        "contributions": contributions.astype(np.float32),
         "scores": scores.astype(np.float32),
-        "outcomes": test[str(usecase.target)].to_numpy(np.float64)[rows].astype(np.float32),
+        "outcomes": test[str(usecase.target)].to_numpy(np.float64).astype(np.float32),
     }
 
 

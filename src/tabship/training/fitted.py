@@ -9,14 +9,14 @@ ONNX runtimes of one version agree by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tabship.training.calibration import Platt
-from tabship.training.encode import TEXT_STEP, model_inputs, vocabulary
-from tabship.training.frame import as_text
+from tabship.training.encode import TEXT_STEP, as_text, model_inputs, vocabulary
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Fitted:
         """Each text input's levels and codes."""
         return vocabulary(self.pipeline.named_steps[TEXT_STEP]) if self.text else {}
 
-    @property
+    @cached_property
     def predictor(self) -> Any:
         """The pipeline from codes to scores, without resampling (idle when predicting)."""
         from sklearn.pipeline import Pipeline

@@ -12,6 +12,7 @@ import pyarrow as pa
 from tabship.errors import TabshipError, UseCaseError
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, OfflineStore
+from tabship.training.encode import as_text
 from tabship.usecase import UseCase
 
 
@@ -67,13 +68,6 @@ def load(usecase: UseCase, settings: Settings, version: int | None) -> TrainingF
         )
     lineage = offline.lineage(usecase.name, FEATURES_TABLE, delta.version())
     return TrainingFrame(frame, delta.version(), lineage, text, positive)
-
-
-def as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as the encoder takes them: Python strings, NaN where missing (the
-    encoder's missing value; None would be a level of its own)."""
-    out = frame.astype(object)
-    return out.where(out.notna(), np.nan)
 
 
 def binary(
