@@ -10,10 +10,11 @@ BIN := $(VENV)/bin
 USECASE ?= credit_risk
 DEMO_ROWS ?=
 DEMO_PORT ?= 8000
+DASHBOARD_PORT ?= 8501
 export TABSHIP_HOME ?= $(CURDIR)/.tabship
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training docs-house-prices bench-training bench-serving
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training docs-house-prices bench-training bench-serving bench-explain bench-dashboard docs-dashboard
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,7 +39,7 @@ DEMO_USER ?= demo-reviewer
 
 demo: venv ## generate, build features, train, approve, then serve (NO_SERVE=1 stops before)
 	$(BIN)/tabship demo $(USECASE) $(if $(DEMO_ROWS),--rows $(DEMO_ROWS)) --trials $(DEMO_TRIALS) --by $(DEMO_USER) \
-		--port $(DEMO_PORT) $(if $(NO_SERVE),--no-serve)
+		--port $(DEMO_PORT) --dashboard-port $(DASHBOARD_PORT) $(if $(NO_SERVE),--no-serve)
 
 docs-training: venv ## copy the demo champion's evaluation report into docs/training.md
 	$(BIN)/tabship models report $(USECASE) champion --out docs/training
@@ -80,7 +81,17 @@ bench-training: venv ## 1M loans, 20-trial search, stage by stage
 bench-serving: venv ## the APIs vs mlflow models serve and two floors (wrk load)
 	$(BIN)/python -m bench.bench_serving
 
-bench: bench-features bench-training bench-serving ## every benchmark; results in docs/benchmarks.md
+bench-explain: venv ## explanations over HTTP vs a bare FastAPI + shap app; install sizes
+	$(BIN)/python -m bench.bench_explain
+
+bench-dashboard: venv ## the dashboard in Chromium: first render, client switch, bytes per client
+	bash scripts/ensure-test-deps.sh
+	$(BIN)/python -m bench.bench_dashboard
+
+docs-dashboard: venv ## the browser test's screenshot into docs/dashboard.png
+	DASHBOARD_SCREENSHOTS=$(CURDIR)/docs $(BIN)/pytest -q tests/integration/dashboard/test_browser.py
+
+bench: bench-features bench-training bench-serving bench-explain bench-dashboard ## every benchmark; results in docs/benchmarks.md
 
 clean: ## remove local state and environments
 	rm -rf .tabship $(HOUSE_HOME) $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

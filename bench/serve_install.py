@@ -12,9 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 UV = REPO / ".tools" / "bin" / "uv"
 
 
-def install_serve(venv: Path) -> Path:
-    """Create ``venv`` with the locked ``[serve]`` set; returns its Python."""
-    requirements = venv.parent / "serve-requirements.txt"
+def install_serve(venv: Path, extras: tuple[str, ...] = ("serve",)) -> Path:
+    """Create ``venv`` with the locked set of ``extras`` (``[serve]`` by default);
+    returns its Python."""
+    requirements = venv.parent / f"{'-'.join(extras)}-requirements.txt"
     subprocess.run(
         [
             str(UV),
@@ -22,8 +23,7 @@ def install_serve(venv: Path) -> Path:
             "-q",
             "--frozen",
             "--no-dev",
-            "--extra",
-            "serve",
+            *(arg for extra in extras for arg in ("--extra", extra)),
             "--no-emit-project",
             "--no-hashes",
             "-o",

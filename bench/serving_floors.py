@@ -1,8 +1,10 @@
-"""The two floors tabship's API is measured against (``make bench-serving``).
+"""The floors tabship's API is measured against (``make bench-serving``,
+``make bench-explain``).
 
 ``bare_app``: a FastAPI handler that only parses and returns JSON. ``onnx_app``: a bare
 FastAPI app calling the champion's fastest in-process runtime (ONNX Runtime) on a
-features payload: no online lookup, no logging, no metrics, one model.
+features payload: no online lookup, no logging, no metrics, one model. ``shap_app``: a bare
+FastAPI app calling ``shap.TreeExplainer`` on a LightGBM model per request.
 """
 
 from __future__ import annotations
@@ -59,3 +61,29 @@ async def onnx(body: Features) -> dict[str, float]:
     row = [np.nan if v is None else v for v in body.model_dump().values()]
     (scores,) = _session.run(_output, {"features": np.array([row], dtype=np.float32)})
     return {"prediction": float(scores[0, 1])}
+
+
+class Row(BaseModel):
+    """An explain floor's body: the row exactly as the model reads it (null: missing)."""
+
+    x: list[float | None]
+
+
+shap_app = FastAPI()
+_shap = None
+if os.environ.get("BENCH_LIGHTGBM"):
+    import lightgbm
+    import shap
+
+    _shap = shap.TreeExplainer(lightgbm.Booster(model_file=os.environ["BENCH_LIGHTGBM"]))
+
+
+@shap_app.post("/explain")
+async def explain(body: Row) -> dict[str, object]:
+    """The explain floor: FastAPI and ``shap.TreeExplainer`` on the LightGBM model, per
+    request, as a team would write it; no lookup, no score, no reasons."""
+    assert _shap is not None
+    row = np.array([[np.nan if v is None else v for v in body.x]], dtype=np.float64)
+    values = np.asarray(_shap.shap_values(row))
+    base = np.atleast_1d(np.asarray(_shap.expected_value, dtype=np.float64))
+    return {"base_value": float(base[-1]), "contributions": values.reshape(-1).tolist()}

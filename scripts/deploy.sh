@@ -13,10 +13,11 @@ printf '%s' "$KUBECONFIG_DATA" > "$kubeconfig"
 export KUBECONFIG="$kubeconfig"
 echo "deploying tabship $TAG to $environment"
 kubectl apply -f deploy/k8s/
-for app in features predictions; do
-  kubectl -n tabship set image "deployment/$app" "$app=ghcr.io/$OWNER/tabship-serve:$TAG"
-done
+kubectl -n tabship set image deployment/features "features=ghcr.io/$OWNER/tabship-serve:$TAG"
+kubectl -n tabship set image deployment/predictions \
+  "predictions=ghcr.io/$OWNER/tabship-serve-explain:$TAG"
+kubectl -n tabship set image deployment/dashboard "dashboard=ghcr.io/$OWNER/tabship-dashboard:$TAG"
 kubectl -n tabship set image deployment/mlflow "mlflow=ghcr.io/$OWNER/tabship-pipeline:$TAG"
-for app in mlflow features predictions; do
+for app in mlflow features predictions dashboard; do
   kubectl -n tabship rollout status "deployment/$app" --timeout=10m
 done

@@ -136,9 +136,11 @@ def _start_postgres(folder: Path) -> tuple[str, Callable[[], None]]:
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     pg_ctl = [*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "30"]
     subprocess.run([*pg_ctl, "-o", options, "-l", str(folder / "log"), "start"], check=True)
-    return f"postgresql://postgres@127.0.0.1:{port}", lambda: subprocess.run(
-        [*pg_ctl, "-m", "fast", "stop"], check=False, capture_output=True
-    )
+
+    def stop() -> None:
+        subprocess.run([*pg_ctl, "-m", "fast", "stop"], check=False, capture_output=True)
+
+    return f"postgresql://postgres@127.0.0.1:{port}", stop
 
 
 @pytest.fixture(scope="session")

@@ -155,6 +155,20 @@ class Settings(BaseSettings):
     swap_drain_seconds: float = Field(
         10.0, ge=0, description="Longest wait for in-flight requests before unloading a version."
     )
+    dashboard_api_url: str = Field(
+        "http://127.0.0.1:8000", description="The API the dashboard reads (it reads nothing else)."
+    )
+    dashboard_api_key: SecretStr | None = Field(
+        None, description="The dashboard's key (scopes features and models) where keys are set."
+    )
+    dashboard_login: bool = Field(
+        False,
+        description="Officers sign in before any client shows (OIDC through Streamlit's "
+        "st.login; the provider goes in .streamlit/secrets.toml [auth]).",
+    )
+    dashboard_timeout: float = Field(
+        5.0, gt=0, description="Seconds the dashboard waits for one API answer."
+    )
 
     @model_validator(mode="before")
     @classmethod

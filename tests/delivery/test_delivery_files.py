@@ -121,6 +121,15 @@ def test_deployments_roll_without_losing_capacity_and_probe_health() -> None:
     }
     assert "predictions" in scaled
     assert not [d for d in objects if d["kind"] == "Secret"]  # secrets come from a secret store
+    board = deployments["dashboard"]["spec"]
+    assert board["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    (container,) = board["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
+    env = {e["name"]: e for e in container["env"]}
+    assert "secretKeyRef" in env["TABSHIP_DASHBOARD_API_KEY"]["valueFrom"]  # never in plain
+    assert env["TABSHIP_DASHBOARD_LOGIN"]["value"] == "true"  # officers sign in first
+    services = {d["metadata"]["name"]: d for d in objects if d["kind"] == "Service"}
+    assert services["dashboard"]["spec"]["type"] == "ClusterIP"  # personal data: not exposed
 
 
 def test_the_compose_stack_follows_the_compose_specification(tmp_path: Path) -> None:
@@ -131,6 +140,12 @@ def test_the_compose_stack_follows_the_compose_specification(tmp_path: Path) -> 
     assert stack["predictions"]["deploy"]["replicas"] == 2
     assert "postgresql" in " ".join(stack["mlflow"]["command"])
     assert stack["predictions"]["environment"]["TABSHIP_ONLINE"] == "redis"
+    assert stack["predictions"]["build"]["target"] == "serve-explain"
+    board = stack["dashboard"]
+    assert board["build"]["target"] == "dashboard"
+    assert board["environment"]["TABSHIP_DASHBOARD_API_URL"] == "http://gateway:8080"
+    assert all(p.startswith("127.0.0.1:") for p in board["ports"])  # this host only
+    assert board["environment"]["TABSHIP_DASHBOARD_LOGIN"] == "true"  # officers sign in first
 
 
 @pytest.mark.parametrize("script", ["deploy.sh", "smoke.sh"])
@@ -159,4 +174,5 @@ def test_the_shipped_configurations_close_personal_data_and_name_only_real_setti
         assert named["TABSHIP_OPEN_SCOPES"] == "[]"  # no route but health is anonymous
         assert named["TABSHIP_HIDE_INPUT_VALUES"] == "true"
         assert not unknown_variables(named), unknown_variables(named)
+    assert not unknown_variables(_settings_of(stack["dashboard"]["environment"]))
     assert unknown_variables({"TABSHIP_OPEN_SCOPE": "[]"}) != []  # the check can fail

@@ -22,7 +22,7 @@ from tabship.pipeline import Pipeline
 from tabship.serving.app import create_app
 from tabship.settings import Settings
 from tests.cli_runner import run_cli
-from tests.integration.serving.conftest import running
+from tests.integration.conftest import running
 
 pytestmark = pytest.mark.slow
 

@@ -66,20 +66,31 @@ def test_credit_scoring_trains_and_serves_from_its_declaration(
     with TestClient(create_app(settings, sync="off")) as client:
         answer = client.post("/v1/models/credit_scoring/predict", json={"SK_ID_CURR": known})
         why = client.post("/v1/models/credit_scoring/explain", json={"SK_ID_CURR": known})
-        ranked = client.get("/v1/models/credit_scoring/importance").json()["importance"]
+        importance = client.get("/v1/models/credit_scoring/importance").json()
         alike = client.get(f"/v1/models/credit_scoring/similar/{known}", params={"k": 30})
     assert answer.status_code == 200, answer.text
     assert answer.json()["runtime"] == "onnx"
     assert why.status_code == 200, why.text
     reasons = why.json()["reasons"]
     assert len(reasons) == 4  # explain.top
-    declared = {
-        t for spec in credit_scoring.explain.inputs.values() for t in (spec.raises, spec.lowers)
-    }  # type: ignore[union-attr]
+    assert credit_scoring.explain is not None
+    told = [*credit_scoring.explain.inputs.values(), *credit_scoring.explain.groups.values()]
+    declared = {t for spec in told for t in (spec.raises, spec.lowers)}
     said = ("raises the score", "lowers the score")  # undeclared inputs: "<name> (<value>) ..."
     assert all(r in declared or r.endswith(said) for r in reasons), reasons
     assert "CODE_GENDER" not in {c["input"] for c in why.json()["contributions"]}
+    # the four external scores are one group, told as one reason, their sum exactly
+    contributions = {c["input"]: c for c in why.json()["contributions"]}
+    groups = {g["group"]: g for g in why.json()["groups"]}
+    scores = groups["external_scores"]
+    assert scores["contribution"] == pytest.approx(
+        sum(contributions[i]["contribution"] for i in scores["inputs"]), abs=1e-12
+    )
+    assert contributions["EXT_SOURCE_2"]["group"] == "external_scores"
+    assert sum(r.startswith(("Low external", "High external")) for r in reasons) == 1
+    ranked = importance["importance"]
     assert {r["input"] for r in ranked[:5]} & {"EXT_SOURCE_3", "EXT_SOURCES_MEAN", "EXT_SOURCE_2"}
+    assert importance["groups"][0]["group"] == "external_scores"
     assert alike.status_code == 200, alike.text
     assert alike.json()["cohort_size"] == 30
     text_inputs = [s for s in alike.json()["inputs"] if "same_level_share" in s]

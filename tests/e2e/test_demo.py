@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.serving.conftest import free_port, wait_ready
+from tests.integration.conftest import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 

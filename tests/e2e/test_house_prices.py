@@ -23,7 +23,7 @@ from tabship.settings import Settings
 from tabship.stores.offline import OfflineStore
 from tabship.usecase import UseCase, load_usecase
 from tests.conftest import EXAMPLES
-from tests.integration.serving.conftest import running
+from tests.integration.conftest import running
 
 pytestmark = pytest.mark.slow
 REAL = (Settings().data or Path("/nonexistent")) / "house_prices"

@@ -80,6 +80,10 @@ def test_declaration_must_refer_to_declared_columns(tmp_path: Path) -> None:
             "split: {column: shop}\n  task: regression\n  errors_by: region",
             "training.errors_by names 'region'",
         ),
+        (
+            "split: {column: shop}\nexplain:\n  groups:\n    g: {label: G, inputs: [shop, till]}",
+            "explain.groups.g names 'till'",
+        ),
     ],
 )
 def test_training_columns_must_be_source_columns_or_features(

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from tabship.cli import data, demo, explain, features, models, send, serve, train
+from tabship.cli import dashboard, data, demo, explain, features, models, send, serve, train
 from tabship.cli.context import console_err, make_context
 from tabship.errors import TabshipError
 
@@ -25,6 +25,7 @@ app.registered_commands += serve.app.registered_commands
 app.registered_commands += demo.app.registered_commands
 app.registered_commands += send.app.registered_commands
 app.registered_commands += explain.app.registered_commands
+app.registered_commands += dashboard.app.registered_commands
 
 
 def main() -> None:

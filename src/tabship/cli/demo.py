@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -107,6 +108,9 @@ def demo_cmd(
     by: Annotated[str, typer.Option(help="Who approves, in the demo.")] = "demo-reviewer",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     serve: Annotated[bool, typer.Option(help="End by serving (--no-serve stops before).")] = True,
+    dashboard_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The dashboard's, where it is started.")
+    ] = 8501,
 ) -> None:
     """Build features (from TABSHIP_DATA/<use case>/ when there, else generated data),
     materialise, train, approve, then serve."""
@@ -118,6 +122,7 @@ def demo_cmd(
     for line in curl_examples(settings, usecase, port):
         console.print(f"  {line}", highlight=False, soft_wrap=True)
     if serve:
+        start_dashboard(settings, usecase, port, dashboard_port)
         _serve(settings, port)
 
 
@@ -149,6 +154,31 @@ def _pipeline(
     approve = ["models", "approve", use_case, vocab.CHALLENGER, "--by", by, "--reason", reason]
     _run(settings, approve, approve_cmd, ctx, use_case, vocab.CHALLENGER, by=by, reason=reason)
     _run(settings, ["models", "list", use_case], list_cmd, ctx, use_case)
+
+
+def start_dashboard(
+    settings: Settings, usecase: UseCase, port: int, dashboard_port: int
+) -> subprocess.Popen[bytes] | None:
+    """Start the officers' dashboard beside the API, where the champion explains its
+    decisions and the ``[dashboard]`` extra is installed (it stops with the demo)."""
+    from tabship.serving.models.mirror import Repository
+
+    repo = Repository(settings.serving_dir)
+    state = repo.read_state(usecase.name)
+    if state is None or vocab.CHAMPION not in state.aliases:
+        return None
+    meta = repo.read_meta(usecase.name, state.aliases[vocab.CHAMPION])
+    if not meta.get("explainer") or meta.get("task") != "classification":
+        return None
+    from tabship.dashboard.launch import start
+
+    try:
+        process = start("127.0.0.1", dashboard_port, f"http://127.0.0.1:{port}")
+    except TabshipError as exc:  # the extra is missing: the API still serves
+        console.print(f"[yellow]no dashboard: {exc}[/yellow]")
+        return None
+    console.print(f"[bold]Dashboard for the officers: http://127.0.0.1:{dashboard_port}[/bold]")
+    return process
 
 
 def _serve(settings: Settings, port: int) -> None:

@@ -5,6 +5,7 @@ one level of a text input), so contributions are told per input a person knows."
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,26 +29,36 @@ class ColumnMap:
 
     columns: list[Column]
 
+    @cached_property
+    def _plan(self) -> dict[str, np.ndarray]:
+        """The map as arrays, so that a row is mapped in a few vector operations."""
+        cs = self.columns
+        fill = [np.nan if c.fill is None else c.fill for c in cs]
+        return {
+            "input": np.array([c.input for c in cs], dtype=np.intp),
+            "missing": np.array([c.kind == "missing" for c in cs]),
+            "level": np.array([c.kind == "level" for c in cs]),
+            "code": np.array([np.nan if c.code is None else c.code for c in cs]),
+            "fill": np.array(fill, dtype=np.float64),
+            "center": np.array([c.center for c in cs], dtype=np.float64),
+            "scale": np.array([c.scale for c in cs], dtype=np.float64),
+        }
+
     def model_rows(self, x: np.ndarray) -> np.ndarray:
         """Coded rows (NaN: missing) → the matrix the model reads."""
-        out = np.empty((len(x), len(self.columns)))
-        for j, c in enumerate(self.columns):
-            v = x[:, c.input]
-            if c.kind == "missing":
-                col = np.isnan(v).astype(np.float64)
-            elif c.kind == "level":
-                col = (v == c.code).astype(np.float64)
-            else:
-                col = np.where(np.isnan(v), np.nan if c.fill is None else c.fill, v)
-            out[:, j] = (col - c.center) / c.scale
-        return out
+        plan = self._plan
+        v = np.asarray(x, dtype=np.float64)[:, plan["input"]]
+        gap = np.isnan(v)
+        out = np.where(gap, plan["fill"], v)
+        out = np.where(plan["missing"], gap, out)
+        out = np.where(plan["level"], v == plan["code"], out)
+        return np.asarray((out - plan["center"]) / plan["scale"])
 
     def group(self, contributions: np.ndarray, inputs: int) -> np.ndarray:
         """Per-column contributions summed per coded input: (rows, inputs)."""
-        out = np.zeros((len(contributions), inputs))
-        for j, c in enumerate(self.columns):
-            out[:, c.input] += contributions[:, j]
-        return out
+        projection = np.zeros((len(self.columns), inputs))
+        projection[np.arange(len(self.columns)), self._plan["input"]] = 1.0
+        return np.asarray(contributions @ projection)
 
     def as_json(self) -> list[dict[str, Any]]:
         """The map as plain data (a bundle's file)."""

@@ -12,6 +12,8 @@ import numpy as np
 
 from tabship.explain import explainers
 from tabship.explain.columns import ColumnMap
+from tabship.explain.display import shown as display_value
+from tabship.explain.groups import group_of, projection, units
 from tabship.explain.similar import cohort
 
 SPEC = "spec.json"
@@ -57,6 +59,10 @@ class VersionExplainer:
         self.intercept: float = 0.0 if cal is None else float(cal["intercept"])
         # The calibration's own clip of probabilities before their log-odds.
         self.eps: float = 1e-15 if cal is None else float(cal.get("eps", 1e-6))
+        self.groups: dict[str, Any] = dict(spec.get("groups") or {})
+        self.units = units(self.inputs, spec.get("texts", {}), self.groups)
+        self.unit_sums = projection(self.units, len(self.inputs))  # contributions → units
+        self.group_of = group_of(self.inputs, self.groups)
 
     @classmethod
     def load(cls, folder: Path) -> VersionExplainer:
@@ -99,31 +105,92 @@ class VersionExplainer:
         return np.asarray(self.slope * _logit(p, self.eps) + self.intercept)
 
     def reasons(self, values: np.ndarray, row: list[Any], top: int | None = None) -> list[str]:
-        """The inputs that moved this row's score most, in words, strongest first."""
-        texts = self.spec.get("texts", {})
-        order = np.argsort(-np.abs(values), kind="stable")[: top or int(self.spec.get("top", 4))]
+        """The inputs (or declared groups) that moved this row's score most, in words,
+        strongest first."""
+        moved = values @ self.unit_sums
+        order = np.argsort(-np.abs(moved), kind="stable")[: top or int(self.spec.get("top", 4))]
         out = []
-        for i in order:
-            if values[i] == 0:
+        for j in order:
+            if moved[j] == 0:
                 continue
-            name = self.inputs[i]
-            said = texts.get(name, {})
-            label = said.get("label", name)
-            shown = "missing" if row[i] is None else row[i]
-            if values[i] > 0:
-                out.append(said.get("raises") or f"{label} ({shown}) raises the score")
+            unit = self.units[j]
+            label = unit.said.get("label", unit.name)
+            if not unit.group:
+                label = f"{label} ({self.display(unit.name, row[unit.members[0]])})"
+            if moved[j] > 0:
+                out.append(unit.said.get("raises") or f"{label} raises the score")
             else:
-                out.append(said.get("lowers") or f"{label} ({shown}) lowers the score")
+                out.append(unit.said.get("lowers") or f"{label} lowers the score")
         return out
 
+    def grouped(self, values: np.ndarray) -> list[dict[str, Any]]:
+        """Each declared group's contribution for one row, largest first."""
+        moved = values @ self.unit_sums
+        found = [(u, float(v)) for u, v in zip(self.units, moved, strict=True) if u.group]
+        return [
+            {
+                "group": u.name,
+                "label": u.said.get("label", u.name),
+                "inputs": [self.inputs[i] for i in u.members],
+                "contribution": v,
+            }
+            for u, v in sorted(found, key=lambda f: -abs(f[1]))
+        ]
+
     def similar(
-        self, client_id: str, coded: np.ndarray, values: np.ndarray, shown: list[Any], k: int
+        self,
+        client_id: str,
+        coded: np.ndarray,
+        values: np.ndarray,
+        shown: list[Any],
+        k: int,
+        compare: str | None = None,
     ) -> dict[str, Any] | None:
-        """The client's nearest held-out clients, summarised (None: no reference kept)."""
+        """The client's nearest held-out clients (among its peers by a declared comparison,
+        where named), summarised; None: no reference kept. Raises ``KeyError`` for an
+        undeclared comparison and ``CohortTooSmallError`` for fewer than ten matches."""
         if self.reference is None:
             return None
         text = set(self.spec.get("text", []))
-        return cohort(self.reference, client_id, coded, values, self.inputs, shown, k, text)
+        by = None
+        if compare is not None:
+            declared = self.comparisons()[compare]
+            by = (declared["label"], [n for n in declared["by"] if n in self.inputs])
+        found = cohort(self.reference, client_id, coded, values, self.inputs, shown, k, text, by=by)
+        for standing in found["inputs"]:  # as a person reads it: label, unit, factor
+            said = self.spec.get("texts", {}).get(standing["input"], {})
+            standing["label"] = said.get("label", standing["input"])
+            standing["shown"] = display_value(standing["value"], said)
+            if said.get("unit") or said.get("factor"):
+                standing["display"] = {"unit": said.get("unit"), "factor": said.get("factor")}
+        return found
+
+    def comparisons(self) -> dict[str, dict[str, Any]]:
+        """Declared ways to find a client's peers: name → label and the inputs shared."""
+        return dict(self.spec.get("compare") or {})
+
+    def words(self, decision: int | None = None) -> dict[str, str]:
+        """The score's name and, for ``decision``, the decision's: as the declaration says."""
+        said = {"score": "score", "positive": "positive", "negative": "negative"}
+        said["outcome"] = "positive"
+        said.update(self.spec.get("words") or {})
+        found = {"score_label": said["score"], "outcome_label": said["outcome"]}
+        if decision is not None:
+            found["decision_label"] = said["positive" if decision else "negative"]
+        return found
+
+    @property
+    def boundary(self) -> float:
+        """How close to the threshold a score is 'close to the boundary'."""
+        return float(self.spec.get("boundary", 0.03))
+
+    def label(self, name: str) -> str:
+        """An input's declared label (its name where none is declared)."""
+        return str(self.spec.get("texts", {}).get(name, {}).get("label", name))
+
+    def display(self, name: str, value: Any) -> str:
+        """An input's value as a person reads it (declared unit and factor applied)."""
+        return display_value(value, self.spec.get("texts", {}).get(name, {}))
 
     def sample(self, n: int) -> list[str]:
         """Ids of ``n`` known clients (held-out ones, in a fixed random order)."""
@@ -132,3 +199,7 @@ class VersionExplainer:
     def importance(self) -> list[dict[str, Any]]:
         """Mean absolute contribution per input on held-out rows, largest first."""
         return list(self.spec.get("importance", []))
+
+    def group_importance(self) -> list[dict[str, Any]]:
+        """Mean absolute contribution per declared group on held-out rows, largest first."""
+        return list(self.spec.get("group_importance", []))

@@ -71,13 +71,15 @@ def _answer(
             threshold=served.threshold,
             decision=int(score >= served.threshold),
             distance_to_threshold=score - served.threshold,
+            close_to_threshold=abs(score - served.threshold) <= explainer.boundary,
+            boundary=explainer.boundary,
         )
+    answer.update(explainer.words(answer.get("decision")))
     answer.update(
         base_value=float(found.base[0]),
         scale=explainer.scale,
         contributions=[
-            {"input": served.features[i], "value": shown[i], "contribution": float(values[i])}
-            for i in order
+            _contribution(explainer, served.features[i], shown[i], values[i]) for i in order
         ],
         reasons=explainer.reasons(values, shown),
         model=view.name,
@@ -86,11 +88,28 @@ def _answer(
         runtime=served.runtime.name,
         explainer=explainer.method,
     )
+    if explainer.groups:
+        answer["groups"] = explainer.grouped(values)
     if item.key is not None:
         answer["feature_table_version"] = version
     if item.unseen:
         answer["unseen"] = item.unseen
     return answer
+
+
+def _contribution(explainer: Any, name: str, shown: Any, value: float) -> dict[str, Any]:
+    """One input's contribution, with its value (as given, and in words), its label and
+    the declared group it is told in."""
+    found = {
+        "input": name,
+        "label": explainer.label(name),
+        "value": shown,
+        "shown": explainer.display(name, shown),
+        "contribution": float(value),
+    }
+    if name in explainer.group_of:
+        found["group"] = explainer.group_of[name]
+    return found
 
 
 def _shown(item: Item, served: Served) -> list[Any]:
@@ -111,6 +130,7 @@ def importance(served: Served) -> dict[str, Any]:
         "scale": explainer.scale,
         "explainer": explainer.method,
         "importance": explainer.importance(),
+        "groups": explainer.group_importance(),
     }
 
 
@@ -126,20 +146,39 @@ def _count(raw: str | None, name: str, default: int, low: int, high: int) -> int
 
 
 async def similar(
-    scorer: Scorer, view: ModelView, served: Served, entity_id: str, k: str | None
+    scorer: Scorer,
+    view: ModelView,
+    served: Served,
+    entity_id: str,
+    k: str | None,
+    compare: str | None = None,
 ) -> dict[str, Any]:
-    """The client's nearest held-out clients, as aggregates: their number, observed rate,
-    score distribution, and where the client stands on its top inputs."""
-    from tabship.explain.similar import MAX_COHORT, MIN_COHORT
+    """The client's nearest held-out clients (among its peers by a declared comparison,
+    where named), as aggregates: their number, observed rate, score distribution, and
+    where the client stands on its top inputs."""
+    from tabship.explain.similar import MAX_COHORT, MIN_COHORT, CohortTooSmallError
 
     count = _count(k, "k", 50, MIN_COHORT, MAX_COHORT)
     explainer = explainer_of(served)
+    declared = explainer.comparisons()
+    if compare == "":
+        raise ApiError(422, "invalid_field", "compare: expected a comparison's name", "compare")
+    if compare is not None and compare not in declared:
+        known = ", ".join(declared) or "none are declared"
+        raise ApiError(
+            404, "unknown_comparison", f"compare: no comparison '{compare}' ({known})", "compare"
+        )
     item = Item("", entity_id, entity_id, None)
     version = await scorer.fill(view, [item], [(served, "")])
     values = np.array([item.values], dtype=np.float64)
     found = explainer.contributions(values).values[0]
     score = float(served.runtime.score(values.astype(served.runtime.dtype))[0])
-    summary = explainer.similar(entity_id, values[0], found, _shown(item, served), count)
+    try:
+        summary = explainer.similar(
+            entity_id, values[0], found, _shown(item, served), count, compare
+        )
+    except CohortTooSmallError as exc:
+        raise ApiError(404, "cohort_too_small", str(exc), "compare") from exc
     if summary is None:
         raise ApiError(
             404,

@@ -15,11 +15,13 @@ import pandas as pd
 from tabship.explain import explainers
 from tabship.explain.columns import Column, ColumnMap
 from tabship.explain.explanation import FOLDER, REFERENCE, SPEC, VersionExplainer
+from tabship.explain.groups import sums
 from tabship.registry.gates import GateResult
 from tabship.runtime.onnx import OnnxRuntime
 from tabship.training.export import OnnxExport
 from tabship.training.fitted import Fitted
 from tabship.usecase import UseCase
+from tabship.usecase.explain import ExplainSpec
 
 # Base + contributions vs. the served score: in log-odds, or relative to a value.
 ADDITIVITY_TOLERANCE = 1e-5
@@ -109,7 +111,7 @@ def build(
     kind, payload, raw = family
     classifier = fitted.task == "classification"
     calibration = fitted.calibration
-    texts = {} if usecase.explain is None else usecase.explain.texts()
+    said = usecase.explain or ExplainSpec()
     spec: dict[str, Any] = {
         "kind": kind,
         "method": _METHODS[kind],
@@ -119,8 +121,12 @@ def build(
         "scale": "log-odds" if classifier else "value",
         "raw": raw,
         "calibration": None if calibration is None else vars(calibration),
-        "texts": texts,
-        "top": 4 if usecase.explain is None else usecase.explain.top,
+        "texts": said.texts(),
+        "groups": said.grouped(),
+        "compare": said.comparisons(),
+        "boundary": said.boundary,
+        "words": said.words.model_dump(),
+        "top": said.top,
     }
     explainer = VersionExplainer(spec, _in_memory(kind, payload, classifier))
     # One random sample of held-out rows, explained and scored once: the additivity check,
@@ -140,6 +146,7 @@ def build(
         {"input": fitted.inputs[i], "importance": float(mean_abs[i])}
         for i in np.argsort(-mean_abs, kind="stable")
     ]
+    spec["group_importance"] = _group_importance(explainer, found.values)
     gate = GateResult(
         "explanations add up to the served score",
         diff <= ADDITIVITY_TOLERANCE,
@@ -149,6 +156,13 @@ def build(
     scores = 1 / (1 + np.exp(-served)) if classifier else served
     reference = _reference(usecase, test.iloc[rows], coded, found.values, scores)
     return Built(kind, payload, spec, gate, reference)
+
+
+def _group_importance(explainer: VersionExplainer, values: np.ndarray) -> list[dict[str, Any]]:
+    """Mean absolute contribution of each declared group (its members' sum), largest first."""
+    moved = np.abs(sums(values, explainer.units)).mean(axis=0)
+    found = [(u.name, float(m)) for u, m in zip(explainer.units, moved, strict=True) if u.group]
+    return [{"group": g, "importance": m} for g, m in sorted(found, key=lambda f: -f[1])]
 
 
 def _reference(

@@ -27,8 +27,26 @@ def markdown(spec: dict[str, Any], folder: Path) -> str:
         "",
         "![importance](importance.png)",
         "",
+        *_groups(spec.get("group_importance") or [], spec.get("groups") or {}),
     ]
     return "\n".join(lines)
+
+
+def _groups(ranked: list[dict[str, Any]], groups: dict[str, Any]) -> list[str]:
+    """The declared groups' importance (their members' contributions summed per row)."""
+    if not ranked:
+        return []
+    return [
+        "Declared groups, told as one reason (members' contributions summed per row):",
+        "",
+        "| group | inputs | mean absolute contribution |",
+        "| --- | --- | ---: |",
+        *(
+            f"| {r['group']} | {', '.join(groups[r['group']]['inputs'])} | {r['importance']:.4f} |"
+            for r in ranked
+        ),
+        "",
+    ]
 
 
 def _plot(ranked: list[dict[str, Any]], scale: str, folder: Path) -> None:

@@ -172,16 +172,26 @@ def _check_training_columns(usecase: UseCase, path: Path) -> None:
         | usecase.enriched_columns
         | {c for c in (usecase.source.row_number,) if c}
     )
-    explained = [] if usecase.explain is None else list(usecase.explain.inputs)
     for where, column in (
         ("training.split.column", spec.split.column),
         ("training.errors_by", spec.errors_by),
-        *((f"explain.inputs.{c}", c) for c in explained),
+        *_explained(usecase.explain),
     ):
         if column is not None and column not in known:
             raise UseCaseError(
                 f"{path}: {where} names '{column}', which is neither a source column nor a feature"
             )
+
+
+def _explained(explain: ExplainSpec | None) -> list[tuple[str, str]]:
+    """(where, column) for every column the ``explain`` section names."""
+    if explain is None:
+        return []
+    return [
+        *((f"explain.inputs.{c}", c) for c in explain.inputs),
+        *((f"explain.groups.{g}", c) for g, s in explain.groups.items() for c in s.inputs),
+        *((f"explain.compare.{g}", c) for g, s in explain.compare.items() for c in s.by),
+    ]
 
 
 def _check_positive(usecase: UseCase, path: Path) -> None:

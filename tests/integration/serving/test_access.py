@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tabship.settings import ApiKey, Settings
-from tests.integration.serving.conftest import NAME, PREDICT, entity_ids
+from tests.integration.conftest import NAME, PREDICT, entity_ids
 
 ADMIN = "admin-key-5b0e6f1d9c3a7e24"
 PREDICTOR = "predict-key-8d2f4a6c1e9b3075"

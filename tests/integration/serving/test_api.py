@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tabship.settings import Settings
 from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import FEATURES, NAME, PREDICT, free_port
+from tests.integration.conftest import FEATURES, NAME, PREDICT, free_port
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tests.integration.serving.conftest import FEATURES, NAME, PREDICT, serving
+from tests.integration.conftest import FEATURES, NAME, PREDICT, serving
 
 JSON = {"content-type": "application/json"}
 BATCH = f"/v1/features/{NAME}"

@@ -15,7 +15,7 @@ from tabship.serving.app import create_app
 from tabship.settings import Settings
 from tabship.stores.online import open_online_store
 from tests.cli_runner import run_cli
-from tests.integration.serving.conftest import FEATURES, NAME, PREDICT, running
+from tests.integration.conftest import FEATURES, NAME, PREDICT, running
 
 EXPLAIN = f"/v1/models/{NAME}/explain"
 
@@ -57,6 +57,25 @@ def test_an_explanation_adds_up_to_the_prediction_it_explains(
         assert magnitudes == sorted(magnitudes, reverse=True)
         assert 1 <= len(why["reasons"]) <= 4
         assert "TreeSHAP" in why["explainer"]
+        assert why["boundary"] == 0.03  # explain.boundary
+        assert why["close_to_threshold"] == (abs(why["distance_to_threshold"]) <= 0.03)
+
+
+def test_contributions_speak_in_declared_labels_and_units(
+    client: TestClient, ids: list[int]
+) -> None:
+    why = client.post(EXPLAIN, json={"id": ids[0]}).json()
+    told = {c["input"]: c for c in why["contributions"]}
+    assert told["age"]["label"] == "Age"
+    assert told["age"]["shown"].endswith(" years")  # explain.inputs.age.unit
+    assert float(told["age"]["shown"].split()[0]) == pytest.approx(told["age"]["value"], abs=0.01)
+    subjects = [
+        "The number of earlier loans", "The size of earlier loans", "The client's age",
+        "The time in the current job", "Car ownership",
+    ]  # fmt: skip
+    declared = {f"{s} {way} the risk" for s in subjects for way in ("raises", "lowers")}
+    assert set(why["reasons"]) <= declared
+    assert len(why["reasons"]) == 3  # explain.top
 
 
 def test_explaining_by_values_is_explaining_by_id(client: TestClient, ids: list[int]) -> None:
@@ -164,6 +183,38 @@ def test_similar_clients_are_aggregates_that_exclude_the_client(client: TestClie
         "id", "prediction", "cohort_size", "space", "observed_rate", "scores", "inputs",
         "model", "version", "feature_table_version",
     }  # fmt: skip
+    for standing in cohort["inputs"]:
+        spread = list((standing.get("cohort_quantiles") or {}).values())
+        assert spread == sorted(spread)  # a number's spread, for a box plot
+
+
+def test_peers_by_a_declared_comparison_share_its_inputs(
+    client: TestClient, served_home: Settings
+) -> None:
+    versions = client.get(f"/v1/models/{NAME}").json()["versions"]
+    champion = next(v for v in versions if "champion" in v["aliases"])
+    assert champion["comparisons"] == {
+        "age_band": "Same age band",
+        "age_and_job": "Same age band and time in the job",
+    }
+    me = client.get(f"/v1/models/{NAME}/sample", params={"n": 1}).json()["ids"][0]
+    url = f"/v1/models/{NAME}/similar/{me}"
+    nearest = client.get(url, params={"k": 500}).json()
+    peers = client.get(url, params={"k": 500, "compare": "age_band"})
+    assert peers.status_code == 200, peers.text
+    assert peers.json()["space"] == "Same age band"
+    assert peers.json()["cohort_size"] >= 10
+
+    def spread(answer: dict[str, Any]) -> float:
+        (age,) = [s for s in answer["inputs"] if s["input"] == "age"]
+        return float(age["cohort_quantiles"]["p95"] - age["cohort_quantiles"]["p5"])
+
+    # everyone in the band shares the client's fifth of ages: a narrower spread of ages
+    assert spread(peers.json()) < spread(nearest)
+    unknown = client.get(url, params={"compare": "same_planet"})
+    assert unknown.status_code == 404  # like an unknown version: nothing by that name
+    assert unknown.json()["error"]["field"] == "compare"
+    assert "age_band" in unknown.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

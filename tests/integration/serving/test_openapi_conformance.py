@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tabship.settings import Settings
-from tests.integration.serving.conftest import NAME, serving
+from tests.integration.conftest import NAME, serving
 
 KEY = "conformance-key-4f9a1c7e2b"
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tests.integration.serving.conftest import (
+from tests.integration.conftest import (
     FEATURES,
     NAME,
     PREDICT,

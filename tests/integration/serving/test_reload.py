@@ -14,7 +14,7 @@ from tabship.registry.approval import approve
 from tabship.registry.client import Registry
 from tabship.serving.models.sync import repository
 from tabship.settings import Settings
-from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, free_port, serving
+from tests.integration.conftest import NAME, PREDICT, entity_ids, free_port, serving
 
 KEY = "reload-test-key-0123456789"
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 
 from bench.serve_install import install_serve, size_mb
 from tabship.settings import Settings
-from tests.integration.serving.conftest import PREDICT, entity_ids, free_port, wait_ready
+from tests.integration.conftest import PREDICT, entity_ids, free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 

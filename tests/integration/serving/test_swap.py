@@ -18,7 +18,7 @@ from tabship.registry.client import Registry
 from tabship.serving.app import create_app
 from tabship.serving.models.sync import repository
 from tabship.settings import Settings
-from tests.integration.serving.conftest import NAME, PREDICT, entity_ids, publish, running
+from tests.integration.conftest import NAME, PREDICT, entity_ids, publish, running
 
 KEY = "test-admin-key-6f1c2b9d"
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tabship.serving.app import create_app
 from tabship.settings import Settings
-from tests.integration.serving.conftest import NAME, PREDICT, declare, entity_ids
+from tests.integration.conftest import NAME, PREDICT, declare, entity_ids
 
 
 def _log(settings: Settings) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from tabship.serving.app import create_app
 from tabship.settings import Settings
 from tabship.stores.online import open_online_store
-from tests.integration.serving.conftest import NAME, running
+from tests.integration.conftest import NAME, running
 
 
 def test_prediction_service_reads_features_from_the_feature_service(served_home: Settings) -> None:

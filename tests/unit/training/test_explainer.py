@@ -16,7 +16,7 @@ from tabship.training.explainer import ADDITIVITY_TOLERANCE, build, column_map
 from tabship.training.export import export
 from tabship.training.fitted import Fitted
 from tabship.training.pipeline import build as build_pipeline
-from tabship.usecase.explain import ExplainSpec, ReasonSpec
+from tabship.usecase.explain import ExplainSpec, GroupSpec, ReasonSpec
 
 FEATURES = ["income", "debt", "home"]
 
@@ -47,9 +47,11 @@ def data() -> tuple[pd.DataFrame, pd.Series]:
     return x, pd.Series((rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int))
 
 
-def _usecase(texts: dict[str, ReasonSpec] | None = None) -> Any:
+def _usecase(
+    texts: dict[str, ReasonSpec] | None = None, groups: dict[str, GroupSpec] | None = None
+) -> Any:
     class _Stub:  # what the builder reads of a use case
-        explain = ExplainSpec(top=2, inputs=texts or {})
+        explain = ExplainSpec(top=2, inputs=texts or {}, groups=groups or {})
         entity, target = "client", "label"
 
     return _Stub()
@@ -129,6 +131,43 @@ def test_reasons_use_the_declared_words(data: tuple[pd.DataFrame, pd.Series]) ->
     assert len(reasons) == 2  # explain.top
     assert "renting raises the risk" in reasons
     assert any("(" in r and "the score" in r for r in reasons)  # undeclared: label (value)
+
+
+def test_declared_groups_are_told_as_one(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    x, _ = data
+    fitted = _fitted("lightgbm", data, None)
+    money = GroupSpec(
+        label="Money", inputs=["income", "debt"], raises="money raises it", lowers="money lowers it"
+    )
+    built = build(_usecase(groups={"money": money}), fitted, x.iloc[:500], export(fitted, x))
+    assert built is not None
+    explainer = VersionExplainer(built.spec, _reload(built))
+    coded = fitted.encode(x.iloc[:40])
+    values = explainer.contributions(coded).values
+    at = [fitted.inputs.index("income"), fitted.inputs.index("debt")]
+    for i, row in enumerate(values):
+        (told,) = explainer.grouped(row)
+        assert told["inputs"] == ["income", "debt"]
+        assert told["contribution"] == pytest.approx(row[at].sum(), abs=1e-12)  # exact sum
+        reasons = explainer.reasons(row, [x[n].iloc[i] for n in fitted.inputs])
+        said = "money raises it" if told["contribution"] > 0 else "money lowers it"
+        assert said in reasons  # one reason for the group, whatever its members' signs
+        assert not any(r.startswith(("income", "debt")) for r in reasons)
+    (ranked,) = built.spec["group_importance"]
+    assert ranked["importance"] == pytest.approx(
+        np.abs(explainer.contributions(fitted.encode(x.iloc[:500])).values[:, at].sum(1)).mean(),
+        rel=1e-9,  # the same 500 held-out rows, in another order
+    )
+
+
+def test_an_input_belongs_to_one_group_only() -> None:
+    with pytest.raises(ValueError, match="already in group a"):
+        ExplainSpec(
+            groups={
+                "a": GroupSpec(label="A", inputs=["x", "y"]),
+                "b": GroupSpec(label="B", inputs=["y", "z"]),
+            }
+        )
 
 
 def _reload(built: Any) -> Any:

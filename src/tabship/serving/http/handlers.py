@@ -175,7 +175,12 @@ def importance_bytes(svc: Services, name: str, by: str, ref: str, key: str | Non
 
 
 async def similar_bytes(
-    svc: Services, name: str, entity_id: str, k: str | None, key: str | None
+    svc: Services,
+    name: str,
+    entity_id: str,
+    k: str | None,
+    key: str | None,
+    compare: str | None = None,
 ) -> bytes:
     """Aggregates over the clients most like one client (the ``features`` scope)."""
     from tabship.serving.explaining import answering, similar
@@ -184,7 +189,7 @@ async def similar_bytes(
     view = model_view(svc, name)
     served, _ = answering(view, target(svc, view, "default", ""))
     identifier(entity_id, "entity_id", svc.redact)
-    return orjson.dumps(await similar(svc.scorer, view, served, entity_id, k))
+    return orjson.dumps(await similar(svc.scorer, view, served, entity_id, k, compare))
 
 
 def sample_bytes(svc: Services, name: str, n: str | None, key: str | None) -> bytes:

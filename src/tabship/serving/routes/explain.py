@@ -80,10 +80,11 @@ def importance_version(request: Request) -> Response:
     return _importance(request, "version", request.path_params["version"])
 
 
-def _query(request: Request, allowed: str) -> str | None:
-    """The one query parameter a route takes; 422 naming any other."""
+def _query(request: Request, allowed: str, *more: str) -> str | None:
+    """The query parameter a route takes (``allowed``; ``more`` are read by the caller);
+    422 naming any other."""
     for name in request.query_params:
-        if name != allowed:
+        if name != allowed and name not in more:
             raise ApiError(422, "unknown_field", f"{name}: not a parameter of this route", name)
     return request.query_params.get(allowed)
 
@@ -94,20 +95,33 @@ _ENTITY = path_param("entity_id", "The client's id (the use case's entity).")
 @router.get(
     "/{name}/similar/{entity_id}",
     openapi_extra={
-        "parameters": [_MODEL, _ENTITY, _count_param("k", "Cohort size (10 to 500).", 10, 500)]
+        "parameters": [
+            _MODEL,
+            _ENTITY,
+            _count_param("k", "Cohort size (10 to 500).", 10, 500),
+            {
+                "name": "compare",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1},
+                "description": "A declared comparison (the model's `comparisons`): only "
+                "clients sharing its inputs (same level, same fifth of a number).",
+            },
+        ]
     },
 )
 async def similar(request: Request) -> Response:
-    """Clients like this one (nearest in contribution space among held-out clients):
-    cohort size, observed rate, score distribution, where the client stands on its top
-    inputs. Aggregates only."""
+    """Clients like this one (nearest in contribution space among held-out clients, or
+    among those sharing a declared comparison's inputs): cohort size, observed rate,
+    score distribution, where the client stands on its top inputs. Aggregates only."""
     svc: Services = request.app.state.services
     content = await similar_bytes(
         svc,
         request.path_params["name"],
         request.path_params["entity_id"],
-        _query(request, "k"),
+        _query(request, "k", "compare"),
         request.headers.get("x-api-key"),
+        request.query_params.get("compare"),
     )
     return Response(content, media_type="application/json")
 

@@ -30,6 +30,9 @@ def _version(view: ModelView, served: Served) -> dict[str, Any]:
         "cost": meta.get("cost"),  # what a wrong decision costs: it chose the threshold
         "positive_class": meta.get("positive_class"),
         "explainer": None if served.explainer is None else served.explainer.method,
+        "comparisons": {}
+        if served.explainer is None
+        else {k: v["label"] for k, v in served.explainer.comparisons().items()},
         "task": meta.get("task"),
         "metrics": vocab.metrics_of(tags),
         "approval": {

@@ -52,10 +52,15 @@ def entity_ids(settings: Settings, n: int) -> list[int]:
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
     """Until ``url``/readyz answers 200; fails if the server process exits first."""
+    wait_until(f"{url}/readyz", process, seconds)
+
+
+def wait_until(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Until ``url`` answers 200; fails if the server process exits first."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
+            if httpx.get(url).status_code == 200:
                 return
         except httpx.TransportError:
             pass
