@@ -95,12 +95,30 @@ def _pick_client(api: Api, name: str) -> str | None:
     except Unavailable as exc:
         st.sidebar.info(f"No list of clients to pick from: {exc}")
         known = []
-    typed = st.sidebar.text_input("Client id", key="typed", help="Type an id, then Enter.")
+    # whichever the officer used last decides: typing clears the pick, picking the typing
+    typed = st.sidebar.text_input(
+        "Client id",
+        key="typed",
+        help="Type an id, then Enter.",
+        on_change=_forget,
+        args=("client",),
+    )
     picked = st.sidebar.selectbox(
-        "Or pick a known client", known, index=None, key="client", placeholder="Choose an id"
+        "Or pick a known client",
+        known,
+        index=None,
+        key="client",
+        placeholder="Choose an id",
+        on_change=_forget,
+        args=("typed",),
     )
     chosen = typed.strip() or picked
     return None if not chosen else str(chosen)
+
+
+def _forget(widget: str) -> None:
+    """Clear the other way of choosing a client."""
+    st.session_state[widget] = "" if widget == "typed" else None
 
 
 def _decision(why: dict[str, Any], entity: str) -> None:

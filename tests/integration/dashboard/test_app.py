@@ -70,11 +70,17 @@ def test_picking_a_client_shows_its_decision_score_threshold_and_reasons(
     assert "clients: same age band." in _page(app)
 
 
-def test_a_typed_unknown_id_says_so(monkeypatch: pytest.MonkeyPatch, api_url: str) -> None:
+def test_a_typed_unknown_id_says_so_and_a_pick_then_shows_the_client(
+    monkeypatch: pytest.MonkeyPatch, api_url: str
+) -> None:
     app = _dashboard(monkeypatch, api_url)
     app.text_input(key="typed").input("987654321987").run()
     assert not app.exception
     assert "No client with this id is known" in app.error[0].value
+    picker = app.selectbox(key="client")
+    picker.select(picker.options[0]).run()  # the last choice wins: the typed id is cleared
+    assert app.text_input(key="typed").value == ""
+    assert f"Client {picker.options[0]}:" in _page(app)
 
 
 def test_an_api_that_is_down_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
