@@ -152,22 +152,12 @@ def main() -> None:
 
 
 def _start_api(api: Server) -> subprocess.Popen[bytes]:
-    """The API, up once it answers (a 404 for an unknown id is an answer)."""
+    """The API, up once it says it is ready."""
+    from tests.integration.conftest import wait_until
+
     process = subprocess.Popen(api.args, env={**os.environ, **api.env})
-    _wait(api.url.rsplit("/v1/", 1)[0] + "/readyz")
+    wait_until(api.url.rsplit("/v1/", 1)[0] + "/readyz", process, 120)
     return process
-
-
-def _wait(url: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} never answered")
 
 
 def _report(

@@ -56,9 +56,16 @@ class ColumnMap:
 
     def group(self, contributions: np.ndarray, inputs: int) -> np.ndarray:
         """Per-column contributions summed per coded input: (rows, inputs)."""
-        projection = np.zeros((len(self.columns), inputs))
-        projection[np.arange(len(self.columns)), self._plan["input"]] = 1.0
-        return np.asarray(contributions @ projection)
+        return np.asarray(contributions @ self._projection(inputs))
+
+    def _projection(self, inputs: int) -> np.ndarray:
+        """The (columns, inputs) matrix that sums each input's columns, built once."""
+        built = self.__dict__.setdefault("_projections", {})
+        if inputs not in built:
+            projection = np.zeros((len(self.columns), inputs))
+            projection[np.arange(len(self.columns)), self._plan["input"]] = 1.0
+            built[inputs] = projection
+        return np.asarray(built[inputs])
 
     def as_json(self) -> list[dict[str, Any]]:
         """The map as plain data (a bundle's file)."""
