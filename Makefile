@@ -14,7 +14,7 @@ DASHBOARD_PORT ?= 8501
 export TABSHIP_HOME ?= $(CURDIR)/.tabship
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training docs-house-prices bench-training bench-serving bench-explain bench-dashboard docs-dashboard
+.PHONY: help venv demo test lint typecheck unit bench bench-features lock clean docs-training docs-house-prices bench-training bench-serving bench-explain bench-dashboard bench-monitor docs-dashboard
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ bench-serving: venv ## the APIs vs mlflow models serve and two floors (wrk load)
 bench-explain: venv ## explanations over HTTP vs a bare FastAPI + shap app; install sizes
 	$(BIN)/python -m bench.bench_explain
 
+bench-monitor: venv ## drift report over 1M logged predictions vs Evidently (throw-away venv)
+	$(BIN)/python -m bench.bench_monitor
+
 bench-dashboard: venv ## the dashboard in Chromium: first render, client switch, bytes per client
 	bash scripts/ensure-test-deps.sh
 	$(BIN)/python -m bench.bench_dashboard
@@ -91,7 +94,7 @@ bench-dashboard: venv ## the dashboard in Chromium: first render, client switch,
 docs-dashboard: venv ## the browser test's screenshot into docs/dashboard.png
 	DASHBOARD_SCREENSHOTS=$(CURDIR)/docs $(BIN)/pytest -q tests/integration/dashboard/test_browser.py
 
-bench: bench-features bench-training bench-serving bench-explain bench-dashboard ## every benchmark; results in docs/benchmarks.md
+bench: bench-features bench-training bench-serving bench-explain bench-dashboard bench-monitor ## every benchmark; results in docs/benchmarks.md
 
 clean: ## remove local state and environments
 	rm -rf .tabship $(HOUSE_HOME) $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

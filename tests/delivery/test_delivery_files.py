@@ -76,6 +76,20 @@ def test_the_approval_job_is_bound_to_the_protected_environment() -> None:
     assert set(cd["jobs"]["production"]["needs"]) == {"images", "staging"}
 
 
+def test_continuous_training_retrains_when_the_drift_check_finds_drift() -> None:
+    ct = yaml.safe_load((REPO / ".github" / "workflows" / "ct.yml").read_text())
+    drift = ct["jobs"]["drift"]
+    script = " ".join(step.get("run", "") for step in drift["steps"])
+    assert "tabship monitor drift" in script
+    assert '"$code" = 3' in script  # exit 3 is drift, any other failure stays a failure
+    train = ct["jobs"]["train"]
+    assert train["needs"] == "drift"
+    assert "DRIFTED" in train["env"]
+    retrain = " ".join(step.get("run", "") for step in train["steps"])
+    assert '"$DRIFTED" = true' in retrain
+    assert ct["jobs"]["approve"]["needs"] == "train"  # a person still approves
+
+
 def test_the_dockerfile_passes_hadolint(tmp_path: Path) -> None:
     _passes(BIN / "hadolint", DOCKERFILE)
     unpinned = tmp_path / "Dockerfile"

@@ -63,6 +63,16 @@ def test_invalid_declaration_names_the_field(tmp_path: Path) -> None:
         load_usecase("v", tmp_path)
 
 
+def test_monitoring_bands_must_be_in_order(tmp_path: Path) -> None:
+    (tmp_path / "v").mkdir()
+    bands = "monitoring: {psi: {watch: 0.3, act: 0.2}}\n"
+    (tmp_path / "v" / "usecase.yaml").write_text(
+        DECLARATION.replace("name: visits", "name: v") + bands
+    )
+    with pytest.raises(UseCaseError, match=r"psi.act \(0.2\) is below psi.watch \(0.3\)"):
+        load_usecase("v", tmp_path)
+
+
 def test_declaration_must_refer_to_declared_columns(tmp_path: Path) -> None:
     (tmp_path / "visits").mkdir()
     (tmp_path / "visits" / "usecase.yaml").write_text(

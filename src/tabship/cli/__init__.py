@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from tabship.cli import dashboard, data, demo, explain, features, models, send, serve, train
+from tabship.cli import (
+    dashboard,
+    data,
+    demo,
+    explain,
+    features,
+    models,
+    monitor,
+    send,
+    serve,
+    train,
+)
 from tabship.cli.context import console_err, make_context
 from tabship.errors import TabshipError
 
@@ -20,6 +31,7 @@ app.callback()(make_context)
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
 app.add_typer(models.app, name="models")
+app.add_typer(monitor.app, name="monitor")
 app.registered_commands += train.app.registered_commands
 app.registered_commands += serve.app.registered_commands
 app.registered_commands += demo.app.registered_commands

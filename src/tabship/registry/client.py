@@ -11,9 +11,11 @@ import contextlib
 import io
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from tabship.errors import StoreError
+from tabship.monitoring.profile import PROFILE_FILE, Profile
 from tabship.registry import vocabulary as vocab
 from tabship.registry.vocabulary import HISTORY
 from tabship.settings import Settings
@@ -115,6 +117,26 @@ class Registry:
         """Set tags on a version."""
         for key, value in tags.items():
             self.client.set_model_version_tag(name, str(version), key, value)
+
+    def profile(self, name: str, version: str | int) -> Profile | None:
+        """A version's reference profile (None: trained before profiles were kept)."""
+        import tempfile
+
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        run_id = self.version(name, version).run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                local = mlflow.artifacts.download_artifacts(
+                    run_id=run_id,
+                    artifact_path=f"serving/{PROFILE_FILE}",
+                    dst_path=tmp,
+                    tracking_uri=self.uri,
+                )
+            except (MlflowException, OSError):
+                return None
+            return Profile.load(Path(local).parent)
 
     def history(self, name: str) -> list[dict[str, Any]]:
         """Every decision taken on a model, oldest first."""

@@ -14,6 +14,8 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import Receive, Scope, Send
 
 from tabship.errors import UseCaseError
+from tabship.monitoring.live import LiveDrift
+from tabship.monitoring.profile import Profile
 from tabship.serving.http import docs_pages, errors, openapi
 from tabship.serving.http.access import Access
 from tabship.serving.http.context import RequestContext, RequestIds
@@ -70,8 +72,10 @@ def build_services(
         source = LocalFeatures(online)
     repo = Repository(settings.serving_dir)
     metrics, redact = Metrics(), Redactor(settings.hide_input_values)
-    log = PredictionLog(settings.predictions_dir, settings.predlog_flush_interval)
     pool = Pool(repo, {n: u.serving for n, u in usecases.items()}, settings.serve_max_versions)
+    live = _live_drift(pool, usecases)
+    metrics.watch_drift(live)
+    log = PredictionLog(settings.predictions_dir, settings.predlog_flush_interval, [live.observe])
     serves = role in {"all", "predictions"}
     return Services(
         settings=settings,
@@ -88,6 +92,21 @@ def build_services(
         scorer=Scorer(source, log, metrics, redact),
         access=Access(settings),
     )
+
+
+def _live_drift(pool: Pool, usecases: dict[str, UseCase]) -> LiveDrift:
+    """Live drift over the versions the pool has loaded, sized as each use case declares."""
+
+    def profile_of(model: str, version: str) -> Profile | None:
+        view = pool.views.get(model)
+        served = None if view is None else view.versions.get(version)
+        return None if served is None else served.profile
+
+    def size_of(model: str) -> tuple[int, int]:
+        spec = usecases[model].monitoring
+        return spec.live_window, spec.live_inputs
+
+    return LiveDrift(profile_of, size_of)
 
 
 class TabshipAPI(FastAPI):

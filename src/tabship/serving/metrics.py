@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from tabship.monitoring.live import LiveDrift
 
 # Microsecond-scale serving: the default buckets start at 5 ms and would hide everything.
 _BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -93,6 +98,43 @@ class Metrics:
         """Time a prediction request."""
         self._child(self.prediction_latency, model, version).observe(seconds)
 
+    def watch_drift(self, live: LiveDrift) -> None:
+        """Export live drift: PSI per loaded version and watched input, read at scrape."""
+        self.registry.register(DriftCollector(live))
+
     def render(self) -> bytes:
         """The metrics in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+class DriftCollector(Collector):
+    """PSI of each loaded version's last predictions against its training profile.
+
+    Labels are bounded: loaded versions times the inputs each watches (the most important,
+    as declared by ``monitoring.live_inputs``) plus the score.
+    """
+
+    def __init__(self, live: LiveDrift) -> None:
+        self.live = live
+
+    def collect(self) -> Iterator[Metric]:
+        """The gauges as of now."""
+        psi = GaugeMetricFamily(
+            "tabship_drift_psi",
+            "PSI of the version's last predictions against its training profile, per input "
+            "(input=score: the model's output).",
+            labels=["model", "version", "input"],
+        )
+        rows = GaugeMetricFamily(
+            "tabship_drift_window_rows",
+            "Predictions in the live drift window, per version.",
+            labels=["model", "version"],
+        )
+        seen: set[tuple[str, str]] = set()
+        for r in self.live.readings():
+            psi.add_metric([r.model, r.version, r.input], r.psi)
+            if (r.model, r.version) not in seen:
+                seen.add((r.model, r.version))
+                rows.add_metric([r.model, r.version], r.rows)
+        yield psi
+        yield rows

@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -63,9 +64,16 @@ class PredictionLog:
     """The durable prediction log: entries appended by the request path, written and fsynced by a
     thread."""
 
-    def __init__(self, folder: Path, flush_interval: float) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        flush_interval: float,
+        observers: Sequence[Callable[[list[Entry]], None]] = (),
+    ) -> None:
+        """``observers`` see every written batch, on the writer thread (live drift)."""
         self.folder = folder
         self.flush_interval = flush_interval
+        self.observers = list(observers)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._files: dict[tuple[str, str], IO[bytes]] = {}
         self._stop = threading.Event()
@@ -124,6 +132,11 @@ class PredictionLog:
             except OSError:
                 _log.exception("prediction log flush failed")
         self.written += len(batch)
+        for observe in self.observers:
+            try:
+                observe(batch)
+            except Exception:  # an observer's failure must not stop the log
+                _log.exception("prediction log observer failed")
 
     def _file(self, model: str, day: str) -> IO[bytes]:
         key = (model, day)
@@ -134,4 +147,17 @@ class PredictionLog:
             path = self.folder / model / f"{day}.jsonl"
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = self._files[key] = path.open("ab")
+            if not _ends_a_line(path):
+                # A writer killed mid-line left half an entry: end it, so that it spoils
+                # only itself and not the first entry written now.
+                handle.write(b"\n")
         return handle
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether a file is empty or its last byte ends a line."""
+    with path.open("rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return True
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

@@ -23,6 +23,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, TimeSeriesSplit
 
 from tabship.training import pipeline
+from tabship.training.prepared import PreparedFolds
 from tabship.usecase.training import LOWER_IS_BETTER, Family, TrainingSpec
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -31,6 +32,7 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "rmse": lambda y, p: float(root_mean_squared_error(y, p)),
     "mae": lambda y, p: float(mean_absolute_error(y, p)),
 }
+PRUNE_AFTER = 5  # trials that always run every fold before pruning starts
 
 
 @dataclass(frozen=True)
@@ -66,21 +68,28 @@ def out_of_fold(
     params: dict[str, Any],
     x: pd.DataFrame,
     y: np.ndarray,
-    cv: list[tuple[np.ndarray, np.ndarray]],
+    cv: list[tuple[np.ndarray, np.ndarray]] | PreparedFolds,
     spec: TrainingSpec,
     make: Callable[..., Any] = pipeline.build,
     text: Sequence[str] = (),
+    after_fold: Callable[[int, np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """Scores of every row from a model that never saw it (NaN where no fold scores it).
 
-    A fresh pipeline per fold: imputation and resampling are fitted on that fold's
-    training rows only.
+    Each fold's steps before the model (imputation and resampling included) are fitted on
+    that fold's training rows only; ``after_fold`` sees the scores so far after each fold
+    (and may stop the trial).
     """
+    prepared = cv if isinstance(cv, PreparedFolds) else PreparedFolds(x, y, cv, budget=0)
     oof = np.full(len(y), np.nan)
-    for train_idx, valid_idx in cv:
-        model = make(family, params, spec.imbalance, spec.seed, spec.task, text, spec.categories)
-        model.fit(x.iloc[train_idx], y[train_idx])
-        oof[valid_idx] = predict(model, x.iloc[valid_idx], spec.task)
+    for index, (_, valid_idx) in enumerate(prepared.cv):
+        pipe = make(family, params, spec.imbalance, spec.seed, spec.task, text, spec.categories)
+        fold = prepared.fold(index, pipe)
+        model = pipe.steps[-1][1]
+        model.fit(fold.train_x, fold.train_y)
+        oof[valid_idx] = predict(model, fold.valid_x, spec.task)
+        if after_fold is not None:
+            after_fold(index, oof)
     return oof
 
 
@@ -108,29 +117,68 @@ def search(
 ) -> SearchResult:
     """Best family and parameters by cross-validated ``spec.objective`` (out-of-fold)."""
     x, y = frame[features], labels(frame, target, spec.task)
-    cv = folds(frame, y, spec)
+    prepared = PreparedFolds(x, y, folds(frame, y, spec))
     score = METRICS[spec.objective]
     cache: dict[int, np.ndarray] = {}
 
     def objective(trial: optuna.Trial) -> float:
         family = cast(Family, trial.suggest_categorical("family", spec.families))
-        params = pipeline.suggest(trial, family)
-        oof = out_of_fold(family, params, x, y, cv, spec, text=text)
+        params = pipeline.suggest(trial, family, len(features))
+
+        def after_fold(index: int, oof: np.ndarray) -> None:
+            scored = ~np.isnan(oof)
+            try:
+                trial.report(score(y[scored], oof[scored]), step=index)
+            except ValueError:  # one class so far: nothing to compare yet
+                return
+            if index + 1 < len(prepared.cv) and trial.should_prune():
+                raise optuna.TrialPruned
+
+        oof = out_of_fold(family, params, x, y, prepared, spec, text=text, after_fold=after_fold)
         scored = ~np.isnan(oof)
         value = score(y[scored], oof[scored])
         cache[trial.number] = oof
-        if on_trial is not None:
-            on_trial(trial.number, value)
         return value
+
+    def tell(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if on_trial is not None:
+            on_trial(trial.number, _last_value(trial))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="minimize" if spec.objective in LOWER_IS_BETTER else "maximize",
         sampler=optuna.samplers.TPESampler(seed=spec.seed),
+        # A trial whose first folds score below the median of earlier trials at the same
+        # fold stops there; the best trial always runs every fold.
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER, n_warmup_steps=0),
     )
-    study.optimize(objective, n_trials=trials)
+    study.optimize(objective, n_trials=trials, callbacks=[tell])
     best = study.best_trial
     family = str(best.params["family"])
     params = {k.split("_", 1)[1]: v for k, v in best.params.items() if k != "family"}
-    history = [{"number": t.number, "value": t.value, **t.params} for t in study.trials]
-    return SearchResult(family, params, float(best.value or 0.0), cache[best.number], history)
+    return SearchResult(
+        family, params, float(best.value or 0.0), cache[best.number], _history(study)
+    )
+
+
+def _last_value(trial: optuna.trial.FrozenTrial) -> float:
+    """A finished trial's score, or a pruned one's score at its last fold."""
+    if trial.value is not None:
+        return float(trial.value)
+    steps = trial.intermediate_values
+    return float(steps[max(steps)]) if steps else float("nan")
+
+
+def _history(study: optuna.Study) -> list[dict[str, Any]]:
+    """Every trial: number, state, score, folds run, seconds, and its parameters."""
+    return [
+        {
+            "number": t.number,
+            "state": t.state.name.lower(),
+            "value": t.value if t.value is not None else _last_value(t),
+            "folds": len(t.intermediate_values),
+            "seconds": round(t.duration.total_seconds(), 2) if t.duration else None,
+            **t.params,
+        }
+        for t in study.trials
+    ]

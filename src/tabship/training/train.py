@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tabship.errors import UseCaseError
+from tabship.monitoring.profile import Profile
 from tabship.registry import vocabulary as vocab
 from tabship.registry.client import Registry, artifact_root, tracking_uri
 from tabship.registry.gates import GateResult, as_dicts, check
@@ -31,6 +32,7 @@ from tabship.training.fitted import Fitted
 from tabship.training.frame import load
 from tabship.training.inputs import serving_inputs
 from tabship.training.judge import Judged, judge
+from tabship.training.profiling import reference_profile
 from tabship.training.search import labels, predict, search
 from tabship.training.split import holdout
 from tabship.usecase import UseCase
@@ -137,6 +139,8 @@ def train(
     latency = _latency_ms(fitted, split.test[features].iloc[:1], exported)
     step("explaining: contributions checked against the served score")
     explained = explainer.build(usecase, fitted, split.test, exported)
+    ranking = None if explained is None else explained.spec["importance"]
+    profile = reference_profile(usecase, fitted, split, data.text, ranking)
     registry = Registry(settings)
     champion = (
         registry.alias(usecase.name, vocab.CHAMPION) if usecase.name in registry.names() else None
@@ -159,6 +163,7 @@ def train(
         data.positive,
         exported,
         explained,
+        profile,
     )
     return _track(usecase, settings, registry, candidate)
 
@@ -200,6 +205,7 @@ class Candidate:
     positive: str | None = None  # classification: the class scored
     exported: OnnxExport | None = None  # the ONNX export, checked against the model
     explained: explainer.Built | None = None  # its explainer (None: the family has none)
+    profile: Profile | None = None  # the reference profile drift is measured against
 
 
 def _track(usecase: UseCase, settings: Settings, registry: Registry, c: Candidate) -> TrainResult:
@@ -329,6 +335,8 @@ def _log_bundle(
     )
     if c.explained is not None:
         c.explained.write(folder)
+    if c.profile is not None:
+        c.profile.write(folder)
     mlflow.log_artifacts(str(folder), artifact_path="serving")
     mlflow.set_tag("runtime", "onnx" if exported.usable else "native")
     if exported.max_abs_diff is not None:

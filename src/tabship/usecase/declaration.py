@@ -22,6 +22,7 @@ from tabship.errors import UseCaseError
 from tabship.usecase.base import Strict
 from tabship.usecase.contract import ContractSpec
 from tabship.usecase.explain import ExplainSpec
+from tabship.usecase.monitoring import MonitoringSpec
 from tabship.usecase.serving import ServingSpec
 from tabship.usecase.training import TrainingSpec
 
@@ -103,6 +104,7 @@ class UseCase(Strict):
     training: TrainingSpec | None = None
     serving: ServingSpec = ServingSpec()
     explain: ExplainSpec | None = None
+    monitoring: MonitoringSpec = MonitoringSpec()
     folder: Path
 
     @model_validator(mode="before")

@@ -56,3 +56,18 @@ def test_prediction_log_writes_missing_values_as_null_and_everything_on_close(
     assert lines[0]["features"] == {"a": 1.0, "b": None}
     assert lines[0]["time"].startswith("2023-11-14T22:13:20")
     assert lines[0]["latency_ms"] == 0.4
+
+
+def test_a_restarted_log_ends_the_half_line_a_killed_writer_left(tmp_path: Path) -> None:
+    day = tmp_path / "m" / "2023-11-14.jsonl"
+    day.parent.mkdir()
+    day.write_bytes(b'{"request_id": "r0"}\n{"request_id": "cut", "fea')
+    seen: list[list[Entry]] = []
+    log = PredictionLog(tmp_path, flush_interval=60, observers=[seen.append])
+    log.start()
+    log.append(Entry("r1", 1.7e9, "m", "3", "champion", False, 1, ["a"], [2.0], 0.5, 0.001))
+    log.close()
+    lines = day.read_bytes().splitlines()
+    assert lines[1] == b'{"request_id": "cut", "fea'  # spoilt alone...
+    assert json.loads(lines[2])["request_id"] == "r1"  # ...the next entry stays whole
+    assert [e.request_id for batch in seen for e in batch] == ["r1"]  # observers see it

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tabship.monitoring.profile import PROFILE_FILE, Profile
 from tabship.registry import vocabulary as vocab
 from tabship.runtime.base import Runtime, deviation
 from tabship.serving.models.mirror import ONNX_FILE, ModelState, Repository, now
@@ -54,6 +55,7 @@ class Served:
     in_flight: int = 0
     explainer: Any = None  # tabship.explain's VersionExplainer, where the version has one
     no_explainer: str = ""  # why there is none
+    profile: Profile | None = None  # the reference profile live drift is measured against
     features: list[str] = field(init=False)
     threshold: float | None = field(init=False)
     enrich: list[Enrichment] = field(init=False)
@@ -144,6 +146,8 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
     explainer, why = _explainer(folder, meta)
     served = Served(model, version, meta, runtime, now(), time.perf_counter() - started)
     served.explainer, served.no_explainer = explainer, why
+    if (folder / PROFILE_FILE).is_file():
+        served.profile = Profile.load(folder)
     return served
 
 

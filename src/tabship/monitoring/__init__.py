@@ -1,0 +1,1 @@
+"""Monitoring: reference profiles, drift and performance of the versions that serve."""

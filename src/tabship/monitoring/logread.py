@@ -1,0 +1,209 @@
+"""The prediction log as one DuckDB relation: today's JSON lines and compacted Parquet days.
+
+The service appends JSON lines to ``<predictions>/<model>/<UTC day>.jsonl``; ``compact``
+turns closed days into Parquet (a month of traffic stays cheap to scan). Reading never
+loads the log into pandas: DuckDB scans the files and the callers aggregate in SQL. A line
+a killed writer left half-written (or any line that is not an entry) is skipped and
+counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COLUMNS = {
+    "request_id": "VARCHAR",
+    "time": "TIMESTAMPTZ",
+    "version": "VARCHAR",
+    "alias": "VARCHAR",
+    "shadow": "BOOLEAN",
+    "id": "VARCHAR",
+    "prediction": "DOUBLE",
+}
+PREFIX = "in:"  # a logged input's column: "in:<name>"
+
+
+def connect(memory_limit: str, scratch: Path, threads: int | None = None) -> Any:
+    """A DuckDB connection for reading the log: bounded memory, spilling to ``scratch``."""
+    import duckdb
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "memory_limit": memory_limit,
+        "temp_directory": str(scratch / "duckdb"),
+        "preserve_insertion_order": False,
+    }
+    if threads:
+        config["threads"] = threads
+    return duckdb.connect(config=config)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time span read: ``since`` included, ``until`` excluded (UTC; None: open)."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def holds(self, day: dt.date) -> bool:
+        """Whether a day's file can hold entries of the window."""
+        if self.since is not None and day < self.since.astimezone(dt.UTC).date():
+            return False
+        return self.until is None or day <= self.until.astimezone(dt.UTC).date()
+
+    def sql(self) -> str:
+        """The window as a WHERE condition on ``time``."""
+        parts = ["TRUE"]
+        if self.since is not None:
+            parts.append(f"time >= '{self.since.astimezone(dt.UTC).isoformat()}'::TIMESTAMPTZ")
+        if self.until is not None:
+            parts.append(f"time < '{self.until.astimezone(dt.UTC).isoformat()}'::TIMESTAMPTZ")
+        return " AND ".join(parts)
+
+
+@dataclass
+class LogScan:
+    """The files of one model's log in a window, and what reading them skipped."""
+
+    folder: Path
+    window: Window = Window()
+    lines: list[Path] = field(init=False)
+    columnar: list[Path] = field(init=False)
+    skipped: int = 0  # unreadable lines (a writer killed mid-line)
+
+    def __post_init__(self) -> None:
+        days: dict[dt.date, Path] = {}
+        for path in sorted(self.folder.glob("*.jsonl")) + sorted(self.folder.glob("*.parquet")):
+            day = _day(path)
+            if day is not None and self.window.holds(day):
+                days[day] = path  # a day compacted (Parquet) wins over its leftover lines
+        self.lines = [p for p in days.values() if p.suffix == ".jsonl"]
+        self.columnar = [p for p in days.values() if p.suffix == ".parquet"]
+
+    @property
+    def empty(self) -> bool:
+        """Whether no file falls in the window."""
+        return not (self.lines or self.columnar)
+
+    def register(self, con: Any, inputs: dict[str, str], name: str = "log") -> None:
+        """Create view ``name``: one row per logged prediction in the window, an ``in:<x>``
+        column per input (``inputs``: name → DOUBLE or VARCHAR), NULL where not logged."""
+        con.execute("SET TimeZone = 'UTC'")
+        parts = []
+        if self.lines:
+            parts.append(self._lines_sql(con, inputs))
+        if self.columnar:
+            parts.append(self._columnar_sql(con, inputs))
+        union = " UNION ALL BY NAME ".join(f"({p})" for p in parts) or _nothing(inputs)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            f"SELECT * FROM ({union}) WHERE {self.window.sql()}"
+        )
+        if self.lines:  # DuckDB reads an unreadable line as a row of NULLs
+            bad = f"SELECT count(*) FROM {_json(self.lines, {})} WHERE request_id IS NULL"
+            self.skipped = int(con.execute(bad).fetchone()[0])
+
+    def _lines_sql(self, con: Any, inputs: dict[str, str]) -> str:
+        picked = ", ".join(f"features.{quote(n)} AS {quote(PREFIX + n)}" for n in inputs)
+        return f"SELECT {', '.join(COLUMNS)}{', ' + picked if picked else ''} " + (
+            f"FROM {_json(self.lines, inputs)} WHERE request_id IS NOT NULL"
+        )
+
+    def _columnar_sql(self, con: Any, inputs: dict[str, str]) -> str:
+        files = "[" + ", ".join(quote_string(str(p)) for p in self.columnar) + "]"
+        scan = f"read_parquet({files}, union_by_name=true)"
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        picked = [
+            f"{quote(PREFIX + n)}::{t} AS {quote(PREFIX + n)}"
+            if PREFIX + n in present
+            else f"NULL::{t} AS {quote(PREFIX + n)}"
+            for n, t in inputs.items()
+        ]
+        return f"SELECT {', '.join([*COLUMNS, *picked])} FROM {scan}"
+
+
+def _json(lines: list[Path], inputs: dict[str, str]) -> str:
+    """DuckDB's reader of JSON lines, typed: the entry's columns and the inputs' struct."""
+    struct = ", ".join(f"{quote(n)} {t}" for n, t in inputs.items())
+    columns = {**COLUMNS, **({"features": f"STRUCT({struct})"} if inputs else {})}
+    pairs = (f"{quote_string(k)}: {quote_string(v)}" for k, v in columns.items())
+    spec = "{" + ", ".join(pairs) + "}"
+    files = "[" + ", ".join(quote_string(str(p)) for p in lines) + "]"
+    return f"read_json({files}, format='newline_delimited', columns={spec}, ignore_errors=true)"
+
+
+def _nothing(inputs: dict[str, str]) -> str:
+    columns = [f"NULL::{t} AS {k}" for k, t in COLUMNS.items()]
+    columns += [f"NULL::{t} AS {quote(PREFIX + n)}" for n, t in inputs.items()]
+    return f"SELECT {', '.join(columns)} WHERE FALSE"
+
+
+def _day(path: Path) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(path.stem)
+    except ValueError:
+        return None
+
+
+def quote(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_string(text: str) -> str:
+    """A quoted SQL string."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """One day of the log turned into Parquet."""
+
+    day: str
+    rows: int
+    skipped: int  # unreadable lines left behind
+    path: Path
+
+
+def compact(con: Any, folder: Path, before: dt.date) -> list[Compacted]:
+    """Every day of JSON lines before ``before`` → ``<day>.parquet`` (an input per column).
+
+    Each day is written beside its lines under a temporary name, renamed into place, and
+    only then are its lines removed: a reader meets either the lines or the Parquet file
+    (which wins where both exist), never half a day.
+    """
+    done = []
+    for path in sorted(folder.glob("*.jsonl")):
+        day = _day(path)
+        if day is None or day >= before:
+            continue
+        target = path.with_suffix(".parquet")
+        scan = f"read_json({quote_string(str(path))}, format='newline_delimited', " + (
+            "ignore_errors=true, sample_size=-1)"
+        )
+        # One pass reads the day (every line's keys typed); the rest works on the table.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM {scan}")
+        fields = dict(
+            con.execute("SELECT column_name, column_type FROM (DESCRIBE compacting)").fetchall()
+        )
+        inputs = []
+        if str(fields.get("features", "")).startswith("STRUCT"):
+            found = con.execute("DESCRIBE SELECT unnest(features) FROM compacting").fetchall()
+            inputs = [row[0] for row in found]
+        picked = [f"{c}::{t} AS {c}" for c, t in COLUMNS.items() if c in fields]
+        picked += [f"features.{quote(n)} AS {quote(PREFIX + n)}" for n in inputs]
+        rows = f"SELECT {', '.join(picked)} FROM compacting WHERE request_id IS NOT NULL"
+        partial = target.with_suffix(".parquet.partial")
+        copied = con.execute(
+            f"COPY ({rows}) TO {quote_string(str(partial))} (FORMAT parquet, COMPRESSION zstd)"
+        ).fetchone()
+        kept = int(copied[0])
+        total = int(con.execute("SELECT count(*) FROM compacting").fetchone()[0])
+        con.execute("DROP TABLE compacting")
+        partial.replace(target)
+        path.unlink()
+        done.append(Compacted(day.isoformat(), kept, total - kept, target))
+    return done
