@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tabship.errors import StoreError
 from tabship.registry import vocabulary as vocab
 from tabship.settings import EngineName, OnlineName, Settings
 from tabship.usecase import UseCase, load_usecase
@@ -210,16 +209,9 @@ class Pipeline:
         import numpy as np
 
         from tabship.serving.models.mirror import Repository
-        from tabship.serving.models.pool import load_version
+        from tabship.serving.models.pool import load_published
 
-        repo = Repository(self.settings.serving_dir)
-        state = repo.read_state(name)
-        if state is None:
-            raise StoreError(f"nothing published for '{name}' (train, approve, then publish)")
-        number = version if version.isdigit() else state.aliases.get(version)
-        if number is None or not repo.has_bundle(name, number):
-            raise StoreError(f"'{name}' has no published version or alias '{version}'")
-        served = load_version(repo, name, number)
+        served = load_published(Repository(self.settings.serving_dir), name, version)
         x = np.array(
             [[np.nan if r.get(f) is None else float(r[f]) for f in served.features] for r in rows],
             dtype=served.runtime.dtype,

@@ -107,6 +107,17 @@ def declare(cases: Path, **serving: Any) -> UseCase:
     return load_usecase(NAME, cases)
 
 
+def point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Make the ``tabship`` command find ``settings``' home, declarations and registry."""
+    for name, value in {
+        "TABSHIP_HOME": settings.home,
+        "TABSHIP_USECASES": settings.usecases,
+        "TABSHIP_TRACKING_URI": settings.tracking_uri,
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    return settings
+
+
 def publish(settings: Settings) -> None:
     """Bring the serving repository in step with the registry."""
     Pipeline(settings).publish()

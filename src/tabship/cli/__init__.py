@@ -14,6 +14,7 @@ from tabship.cli import (
     features,
     models,
     monitor,
+    score,
     send,
     serve,
     train,
@@ -36,6 +37,7 @@ app.registered_commands += train.app.registered_commands
 app.registered_commands += serve.app.registered_commands
 app.registered_commands += demo.app.registered_commands
 app.registered_commands += send.app.registered_commands
+app.registered_commands += score.app.registered_commands
 app.registered_commands += explain.app.registered_commands
 app.registered_commands += dashboard.app.registered_commands
 

@@ -19,7 +19,7 @@ from tabship.settings import Settings
 from tabship.training.frame import load
 from tabship.usecase import load_usecase
 from tests.cli_runner import run_cli
-from tests.integration.conftest import FEATURES, NAME, PREDICT, entity_ids
+from tests.integration.conftest import FEATURES, NAME, PREDICT, entity_ids, point_cli_at
 
 
 def _rows(settings: Settings, n: int) -> list[dict[str, Any]]:
@@ -69,13 +69,7 @@ def watched(home: Settings) -> Settings:
 @pytest.fixture
 def cli_home(watched: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The watched home, as the ``tabship`` command finds it (its environment)."""
-    for name, value in {
-        "TABSHIP_HOME": watched.home,
-        "TABSHIP_USECASES": watched.usecases,
-        "TABSHIP_TRACKING_URI": watched.tracking_uri,
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    return watched
+    return point_cli_at(watched, monkeypatch)
 
 
 def test_metrics_psi_gauges_move_when_traffic_shifts(

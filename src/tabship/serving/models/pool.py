@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tabship.errors import StoreError
 from tabship.monitoring.profile import PROFILE_FILE, Profile
 from tabship.registry import vocabulary as vocab
 from tabship.runtime.base import Runtime, deviation
@@ -149,6 +150,18 @@ def load_version(repo: Repository, model: str, version: str) -> Served:
     if (folder / PROFILE_FILE).is_file():
         served.profile = Profile.load(folder)
     return served
+
+
+def load_published(repo: Repository, model: str, version: str) -> Served:
+    """The published version a number or an alias names, loaded and checked (a one-line
+    error where nothing is published under that name)."""
+    state = repo.read_state(model)
+    if state is None:
+        raise StoreError(f"nothing published for '{model}' (train, approve, then publish)")
+    number = version if version.isdigit() else state.aliases.get(version)
+    if number is None or not repo.has_bundle(model, number):
+        raise StoreError(f"'{model}' has no published version or alias '{version}'")
+    return load_version(repo, model, number)
 
 
 def _explainer(folder: Path, meta: dict[str, Any]) -> tuple[Any, str]:

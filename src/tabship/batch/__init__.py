@@ -1,0 +1,1 @@
+"""Batch scoring: whole tables through the feature view and a published version."""

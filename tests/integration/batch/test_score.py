@@ -1,0 +1,93 @@
+"""Batch scoring: a whole file scored through the feature view gives the API's numbers,
+each run is a new version of the scores table, and a refused run changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+from fastapi.testclient import TestClient
+
+from tabship.batch.score import score_files
+from tabship.errors import StoreError
+from tabship.pipeline import Pipeline
+from tabship.settings import Settings
+from tabship.stores.offline import FEATURES_TABLE, OfflineStore
+from tabship.usecase import load_usecase
+from tests.cli_runner import run_cli
+from tests.integration.conftest import FEATURES, NAME, PREDICT, point_cli_at
+
+
+def _features(settings: Settings) -> pd.DataFrame:
+    """The home's own feature table (built from the same file), by loan."""
+    table = OfflineStore(settings.offline_dir).open(NAME, FEATURES_TABLE).to_pandas()
+    return table.set_index("loan_id")
+
+
+def test_batch_scores_equal_the_apis_for_the_same_rows(
+    home: Settings, loans: Path, tmp_path: Path, client_for: Callable[..., TestClient]
+) -> None:
+    Pipeline(home).publish()
+    usecase = load_usecase(NAME, home.usecases)
+    out = tmp_path / "scores"
+    result = score_files(usecase, home, [loans], out, "champion")
+    scores = DeltaTable(str(out)).to_pandas()
+    built = _features(home)
+    assert result.rows == len(scores) == len(built)
+    assert result.model_version == "1"
+    assert set(scores["model_version"]) == {"1"}
+    assert set(scores["feature_code_version"]) == {usecase.fingerprint()}
+    assert scores["input_hash"].nunique() == 1
+    quality = json.loads((tmp_path / "scores.quality.json").read_text())
+    assert quality["use_case"] == NAME  # the contract's report of these very rows
+    assert quality["source_files"] == [str(loans)]
+    client = client_for(home, sync="off")
+    sample = scores.sample(40, random_state=0)
+    for row in sample.itertuples():
+        features: dict[str, Any] = built.loc[row.loan_id, FEATURES].to_dict()
+        payload = {k: (None if pd.isna(v) else v) for k, v in features.items()}
+        answer = client.post(PREDICT, json=payload).json()
+        assert row.prediction == pytest.approx(answer["prediction"], abs=1e-6)
+        assert row.decision == answer["decision"]
+
+
+def test_each_run_is_a_new_version_and_a_refused_run_leaves_the_last(
+    home: Settings, loans: Path, tmp_path: Path
+) -> None:
+    Pipeline(home).publish()
+    usecase = load_usecase(NAME, home.usecases)
+    out = tmp_path / "scores"
+    first = score_files(usecase, home, [loans], out, "champion")
+    second = score_files(usecase, home, [loans], out, "2")
+    assert (first.table_version, second.table_version) == (0, 1)
+    assert set(DeltaTable(str(out)).to_pandas()["model_version"]) == {"2"}
+    assert set(DeltaTable(str(out), version=0).to_pandas()["model_version"]) == {"1"}
+    with pytest.raises(StoreError, match="no published version or alias 'nine'"):
+        score_files(usecase, home, [loans], out, "nine")
+    assert DeltaTable(str(out)).version() == 1
+
+
+def test_the_score_command_reports_and_refuses_clearly(
+    home: Settings,
+    loans: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    point_cli_at(home, monkeypatch)
+    out = tmp_path / "scores"
+    args = ["score", NAME, "--data", str(loans), "--out", str(out)]
+    done = run_cli([*args, "--alias", "challenger"], capsys, monkeypatch)
+    assert done.code == 0, done.err
+    assert f"scored by {NAME} version 2" in done.out
+    both = run_cli([*args, "--version", "1", "--alias", "champion"], capsys, monkeypatch)
+    assert both.code == 1
+    assert "give --version or --alias, not both" in both.err
+    missing = run_cli([*args, "--version", "7"], capsys, monkeypatch)
+    assert missing.code == 1
+    assert "no published version or alias '7'" in missing.err
