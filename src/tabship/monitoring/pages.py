@@ -20,8 +20,10 @@ def page(text: str, title: str) -> str:
         elif line.startswith("| ---"):
             continue
         elif line.startswith("|"):
+            # A table's first row is its header (Markdown's rule).
+            cell = "td" if body and body[-1].startswith("<tr>") else "th"
             parts = line.strip("|").split("|")
-            cells = "".join(f"<td>{html.escape(c.strip())}</td>" for c in parts)
+            cells = "".join(f"<{cell}>{html.escape(c.strip())}</{cell}>" for c in parts)
             body.append(f"<tr>{cells}</tr>")
         elif line.startswith("- "):
             body.append(f"<li>{html.escape(line[2:])}</li>")
@@ -31,20 +33,19 @@ def page(text: str, title: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
-        "td{padding:2px 8px;border-bottom:1px solid #ddd}</style></head>"
-        f"<body>{_tables(body)}</body></html>"
+        "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}</style></head>"
+        + "<body>"
+        + "\n".join(_wrapped(_wrapped(body, "<tr>", "table"), "<li>", "ul"))
+        + "</body></html>"
     )
 
 
-def _tables(body: list[str]) -> str:
-    """Wrap each run of table rows in its own table."""
+def _wrapped(body: list[str], item: str, tag: str) -> list[str]:
+    """Wrap each run of ``item`` lines (table rows, list items) in one ``tag``."""
     out, inside = [], False
     for line in body:
-        if line.startswith("<tr>") and not inside:
-            out.append("<table>")
-            inside = True
-        elif not line.startswith("<tr>") and inside:
-            out.append("</table>")
-            inside = False
+        if line.startswith(item) != inside:
+            out.append(f"<{tag}>" if not inside else f"</{tag}>")
+            inside = not inside
         out.append(line)
-    return "\n".join([*out, "</table>" if inside else ""])
+    return [*out, f"</{tag}>"] if inside else out
