@@ -74,12 +74,9 @@ class Window:
         entries = entries[-self.size :]
         columns = [[e.prediction for e in entries], *self._columns(entries)]
         new = np.column_stack([b.bin(c) for b, c in zip(self.binned, columns, strict=True)])
-        slots = (self.rows + np.arange(len(entries))) % self.size
-        if self.rows >= self.size:  # the window is full: the rows in these slots leave
-            self._count(self.ring[slots], -1)
-        elif self.rows + len(entries) > self.size:
-            full = slots[(self.rows + np.arange(len(entries))) >= self.size]
-            self._count(self.ring[full], -1)
+        positions = self.rows + np.arange(len(entries))
+        slots = positions % self.size
+        self._count(self.ring[slots[positions >= self.size]], -1)  # the rows they push out
         self.ring[slots] = new
         self._count(new, +1)
         self.rows += len(entries)
@@ -125,7 +122,8 @@ class LiveDrift:
         for entry in entries:
             groups.setdefault((entry.model, entry.version), []).append(entry)
         for key, batch in groups.items():
-            window = self._window(*key, batch[0])
+            with self._lock:  # readings() drops windows of unloaded versions meanwhile
+                window = self._window(*key, batch[0])
             if window is None:
                 continue
             for start in range(0, len(batch), CHUNK):

@@ -83,30 +83,24 @@ class LogScan:
         self.lines = [p for p in days.values() if p.suffix == ".jsonl"]
         self.columnar = [p for p in days.values() if p.suffix == ".parquet"]
 
-    @property
-    def empty(self) -> bool:
-        """Whether no file falls in the window."""
-        return not (self.lines or self.columnar)
-
-    def register(self, con: Any, inputs: dict[str, str], name: str = "log") -> None:
-        """Create view ``name``: one row per logged prediction in the window, an ``in:<x>``
+    def register(self, con: Any, inputs: dict[str, str]) -> None:
+        """Create view ``log``: one row per logged prediction in the window, an ``in:<x>``
         column per input (``inputs``: name → DOUBLE or VARCHAR), NULL where not logged."""
         con.execute("SET TimeZone = 'UTC'")
         parts = []
         if self.lines:
-            parts.append(self._lines_sql(con, inputs))
+            parts.append(self._lines_sql(inputs))
         if self.columnar:
             parts.append(self._columnar_sql(con, inputs))
         union = " UNION ALL BY NAME ".join(f"({p})" for p in parts) or _nothing(inputs)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS "
-            f"SELECT * FROM ({union}) WHERE {self.window.sql()}"
+            f"CREATE OR REPLACE TEMP VIEW log AS SELECT * FROM ({union}) WHERE {self.window.sql()}"
         )
         if self.lines:  # DuckDB reads an unreadable line as a row of NULLs
             bad = f"SELECT count(*) FROM {_json(self.lines, {})} WHERE request_id IS NULL"
             self.skipped = int(con.execute(bad).fetchone()[0])
 
-    def _lines_sql(self, con: Any, inputs: dict[str, str]) -> str:
+    def _lines_sql(self, inputs: dict[str, str]) -> str:
         picked = ", ".join(f"features.{quote(n)} AS {quote(PREFIX + n)}" for n in inputs)
         return f"SELECT {', '.join(COLUMNS)}{', ' + picked if picked else ''} " + (
             f"FROM {_json(self.lines, inputs)} WHERE request_id IS NOT NULL"
