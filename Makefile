@@ -87,6 +87,9 @@ bench-explain: venv ## explanations over HTTP vs a bare FastAPI + shap app; inst
 bench-monitor: venv ## drift report over 1M logged predictions vs Evidently (throw-away venv)
 	$(BIN)/python -m bench.bench_monitor
 
+bench-scale: venv ## 10M loans scored Parquet to Parquet vs ONNX Runtime and MLflow; incremental builds
+	$(BIN)/python -m bench.bench_scale
+
 bench-dashboard: venv ## the dashboard in Chromium: first render, client switch, bytes per client
 	bash scripts/ensure-test-deps.sh
 	$(BIN)/python -m bench.bench_dashboard
@@ -94,7 +97,7 @@ bench-dashboard: venv ## the dashboard in Chromium: first render, client switch,
 docs-dashboard: venv ## the browser test's screenshot into docs/dashboard.png
 	DASHBOARD_SCREENSHOTS=$(CURDIR)/docs $(BIN)/pytest -q tests/integration/dashboard/test_browser.py
 
-bench: bench-features bench-training bench-serving bench-explain bench-dashboard bench-monitor ## every benchmark; results in docs/benchmarks.md
+bench: bench-features bench-training bench-serving bench-explain bench-dashboard bench-monitor bench-scale ## every benchmark; results in docs/benchmarks.md
 
 clean: ## remove local state and environments
 	rm -rf .tabship $(HOUSE_HOME) $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

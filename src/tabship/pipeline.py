@@ -93,31 +93,54 @@ class Pipeline:
         max_invalid_share: float | None = None,
         step: Step = _quiet,
         on_rows: Rows | None = None,
+        incremental: bool = False,
     ) -> BuildResult:
         """Contract, quarantine, features, one new version of the offline tables. An
-        engine given connected (a benchmark's, a notebook's) stays open afterwards."""
+        engine given connected (a benchmark's, a notebook's) stays open afterwards.
+        ``incremental``: ``data`` holds only new rows, added to the stored version (or,
+        when they overlap it and the declaration says so, a full rebuild of every file)."""
+        from tabship.errors import SourceError
         from tabship.features import engine as engines
         from tabship.features.build import build_features
+        from tabship.features.incremental import OverlapError, stored_base
         from tabship.stores.offline import OfflineStore
 
         usecase = self.usecase(name)
+        if incremental and data is None:
+            raise SourceError("an incremental build needs the new rows' files (--data)")
         files = list(data) if isinstance(data, Sequence) else self.source_files(name, data, step)
         share = self.settings.max_invalid_share if max_invalid_share is None else max_invalid_share
         given = isinstance(engine, engines.Engine)
         eng = (
             engine if isinstance(engine, engines.Engine) else engines.connect(self.settings, engine)
         )
-        try:
+        offline = OfflineStore(self.settings.offline_dir)
+
+        def run(files: list[Path], incremental: bool) -> BuildResult:
             return build_features(
                 usecase,
                 files,
                 eng,
-                OfflineStore(self.settings.offline_dir),
+                offline,
                 self.settings.reports_dir,
                 max_invalid_share=share,
                 step=step,
                 on_rows=on_rows,
+                base=stored_base(usecase, offline) if incremental else None,
             )
+
+        try:
+            try:
+                return run(files, incremental)
+            except OverlapError as exc:
+                if usecase.feature_view.on_overlap != "rebuild":
+                    raise
+                step(f"rebuilding in full: {exc}")
+                every = [Path(f) for f in stored_base(usecase, offline).files] + files
+                missing = [str(f) for f in every if not f.exists()]
+                if missing:
+                    raise SourceError(f"cannot rebuild: missing {', '.join(missing)}") from exc
+                return run(every, False)
         finally:
             if not given:
                 eng.close()
@@ -129,8 +152,10 @@ class Pipeline:
         version: int | None = None,
         force: bool = False,
         on_rows: Rows | None = None,
+        incremental: bool = False,
     ) -> MaterializeResult:
-        """The latest row of every entity, live in the online store in one step."""
+        """The latest row of every entity, live in the online store in one step
+        (``incremental``: only the entities whose rows were appended since)."""
         from tabship.stores.materialize import materialize
         from tabship.stores.offline import OfflineStore
         from tabship.stores.online import open_online_store
@@ -145,6 +170,7 @@ class Pipeline:
                 version=version,
                 force=force,
                 on_rows=on_rows,
+                incremental=incremental,
             )
         finally:
             store.close()

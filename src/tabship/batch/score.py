@@ -10,27 +10,39 @@ and the input's hash on every row and in the commit.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tabship.batch.partitions import bundle_files, score_partitions
 from tabship.features import engine as engines
 from tabship.features.build import build_features
 from tabship.serving.models.mirror import Repository
 from tabship.serving.models.pool import Served, load_published, text_code
 from tabship.settings import Settings
-from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
+from tabship.stores.offline import (
+    FEATURES_TABLE,
+    QUARANTINE_TABLE,
+    OfflineStore,
+    commit_folder,
+    staged_folder,
+)
 from tabship.usecase import UseCase
 
 BATCH_ROWS = 65_536
+T = TypeVar("T")
+R = TypeVar("R")
 Step = Callable[[str], None]
 
 
@@ -55,7 +67,8 @@ def score_files(
     engine: str | None = None,
     step: Step = lambda _: None,
 ) -> ScoreResult:
-    """Score every valid row of ``files`` with ``version`` (a number or an alias)."""
+    """Score every valid row of ``files`` with ``version`` (a number or an alias): on
+    Spark, inside its partitions; otherwise here, batch by batch."""
     started = time.perf_counter()
     served = load_published(Repository(settings.serving_dir), usecase.name, version)
     settings.scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -65,18 +78,21 @@ def score_files(
         try:
             step("computing features (contract, quarantine, point in time)")
             built = build_features(usecase, files, eng, offline, Path(tmp) / "reports")
+            lineage = {
+                "model": usecase.name,
+                "model_version": served.version,
+                "feature_code_version": usecase.fingerprint(),
+                "input_hash": built.report.raw_version,
+            }
+            step(f"scoring with version {served.version}")
+            features = offline.open(usecase.name, FEATURES_TABLE).to_pyarrow_dataset()
+            scoring = Scoring.of(usecase.keys, served, lineage, features.schema)
+            if isinstance(eng, engines.SparkEngine):
+                table_version = _on_spark(eng, settings, offline, usecase, served, scoring, out)
+            else:
+                table_version = _write(out, scoring.reader(features, served), lineage)
         finally:
             eng.close()
-        lineage = {
-            "model": usecase.name,
-            "model_version": served.version,
-            "feature_code_version": usecase.fingerprint(),
-            "input_hash": built.report.raw_version,
-        }
-        step(f"scoring with version {served.version}")
-        features = offline.open(usecase.name, FEATURES_TABLE).to_pyarrow_dataset()
-        scored = _scored(features, usecase.keys, served, lineage)
-        table_version = _write(out, scored, lineage)
         _keep_quarantine(offline, usecase.name, out)
         for path in built.report_paths:  # the contract's quality report of these rows
             shutil.copy(path, out.parent / f"{out.name}.quality{path.suffix}")
@@ -103,30 +119,91 @@ def encode(batch: pa.RecordBatch, served: Served) -> np.ndarray:
     return np.column_stack(columns).astype(served.runtime.dtype)
 
 
-def _scored(
-    features: Any, keys: list[str], served: Served, lineage: dict[str, str]
-) -> pa.RecordBatchReader:
-    """The scores of every feature row, batch by batch."""
-    fields = [features.schema.field(k) for k in keys]
-    fields.append(pa.field("prediction", pa.float64()))
-    if served.threshold is not None:
-        fields.append(pa.field("decision", pa.bool_()))
-    fields += [pa.field(k, pa.string()) for k in lineage]
-    schema = pa.schema(fields)
+@dataclass(frozen=True)
+class Scoring:
+    """How a batch of feature rows becomes a batch of scores: keys, score, decision at
+    the version's threshold, and the lineage on every row. Holds no model: it travels to
+    Spark's executors, which score with their own copy of the version."""
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        wanted = list(dict.fromkeys([*keys, *served.features]))
-        for batch in features.to_batches(columns=wanted, batch_size=BATCH_ROWS):
-            if not batch.num_rows:
-                continue
-            score = np.asarray(served.runtime.score(encode(batch, served)), dtype=float)
-            arrays = [batch.column(k) for k in keys] + [pa.array(score)]
-            if served.threshold is not None:
-                arrays.append(pa.array(score >= served.threshold))
-            arrays += [pa.array([v] * batch.num_rows, pa.string()) for v in lineage.values()]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+    keys: list[str]
+    inputs: list[str]  # the version's features, in its order
+    decides: bool  # the version has a threshold
+    lineage: dict[str, str]
+    features: pa.Schema
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    @classmethod
+    def of(
+        cls, keys: list[str], served: Served, lineage: dict[str, str], features: pa.Schema
+    ) -> Scoring:
+        """The scoring of ``served``'s version over a feature table's ``features``."""
+        return cls(keys, served.features, served.threshold is not None, lineage, features)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The scores table's columns."""
+        fields = [self.features.field(k) for k in self.keys]
+        fields.append(pa.field("prediction", pa.float64()))
+        if self.decides:
+            fields.append(pa.field("decision", pa.bool_()))
+        return pa.schema(fields + [pa.field(k, pa.string()) for k in self.lineage])
+
+    @property
+    def columns(self) -> list[str]:
+        """The feature-table columns a batch needs."""
+        return list(dict.fromkeys([*self.keys, *self.inputs]))
+
+    def __call__(self, batch: pa.RecordBatch, served: Served) -> pa.RecordBatch:
+        """Score one batch with ``served`` (this process's copy of the version)."""
+        score = np.asarray(served.runtime.score(encode(batch, served)), dtype=float)
+        arrays = [batch.column(k) for k in self.keys] + [pa.array(score)]
+        if served.threshold is not None:
+            arrays.append(pa.array(score >= served.threshold))
+        n = batch.num_rows
+        arrays += [pa.repeat(pa.scalar(v, pa.string()), n) for v in self.lineage.values()]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def reader(self, features: Any, served: Served) -> pa.RecordBatchReader:
+        """The scores of every row of an Arrow dataset, batch by batch, in this process."""
+        batches = (
+            b
+            for b in features.to_batches(columns=self.columns, batch_size=BATCH_ROWS)
+            if b.num_rows
+        )
+        scored = in_order(lambda b: self(b, served), batches, os.cpu_count() or 1)
+        return pa.RecordBatchReader.from_batches(self.schema, scored)
+
+
+def in_order(score: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``score`` over ``items`` on ``workers`` threads (ONNX Runtime and Arrow release the
+    GIL), answers in the items' order, at most two per worker in flight: memory stays
+    bounded by a few batches."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="tabship-score") as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(score, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _on_spark(
+    engine: engines.SparkEngine,
+    settings: Settings,
+    offline: OfflineStore,
+    usecase: UseCase,
+    served: Served,
+    scoring: Scoring,
+    out: Path,
+) -> int:
+    """Score the feature table inside Spark's partitions; one new version at ``out``."""
+    paths = [str(f) for f in offline.files(usecase.name, FEATURES_TABLE)]
+    frame = engine.session.read.parquet(*paths).select(*scoring.columns)
+    bundle = Repository(settings.serving_dir).version_dir(served.model, served.version)
+    files = bundle_files(bundle, served.meta)
+    with staged_folder(out) as folder:
+        score_partitions(frame, served, files, scoring.schema, scoring, folder)
+        return commit_folder(out, folder, scoring.lineage, prefix="")
 
 
 def _write(out: Path, scored: pa.RecordBatchReader, lineage: dict[str, str]) -> int:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from tabship.cli.context import console, console_err, get, progress
-from tabship.errors import StoreError
+from tabship.errors import SourceError, StoreError
 from tabship.settings import EngineName, OnlineName
 from tabship.stores.online import open_online_store
 from tabship.stores.online.base import entity_answer
@@ -31,10 +31,16 @@ def build_cmd(
     data: Annotated[Path | None, typer.Option(help="Source file or folder.")] = None,
     engine: Annotated[EngineName | None, typer.Option(help="duckdb (default) or spark.")] = None,
     max_invalid_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(help="--data holds only new rows: add their features to the stored table."),
+    ] = False,
 ) -> None:
     """Check the contract, quarantine bad rows, compute features, write a new version."""
     pipeline = get(ctx).pipeline
     usecase = pipeline.usecase(use_case)  # read once, for the files and the build
+    if incremental and data is None:
+        raise SourceError("an incremental build needs the new rows' files (--data)")
     files = pipeline.source_files(usecase, data, say=console_err.print)
     with progress() as bar:
         steps = bar.add_task("starting", total=None)
@@ -52,6 +58,7 @@ def build_cmd(
             max_invalid_share,
             step=step,
             on_rows=lambda n: bar.advance(rows, n),
+            incremental=incremental,
         )
     _print_build(result)
 
@@ -85,6 +92,9 @@ def materialize_cmd(
     force: Annotated[
         bool, typer.Option(help="Rewrite even if this version is already live.")
     ] = False,
+    incremental: Annotated[
+        bool, typer.Option(help="Rewrite only the entities with rows appended since.")
+    ] = False,
 ) -> None:
     """Make the latest feature row of every entity live in the online store."""
     c = get(ctx)
@@ -92,7 +102,12 @@ def materialize_cmd(
     with progress() as bar:
         task = bar.add_task(f"materialising into {where}", total=None)
         result = c.pipeline.materialize(
-            use_case, online, version, force, on_rows=lambda n: bar.advance(task, n)
+            use_case,
+            online,
+            version,
+            force,
+            on_rows=lambda n: bar.advance(task, n),
+            incremental=incremental,
         )
     if result.skipped:
         console.print(
@@ -153,20 +168,16 @@ def history_cmd(
     c = get(ctx)
     usecase = c.usecase(use_case)
     rows = OfflineStore(c.settings.offline_dir).history(usecase.name, FEATURES_TABLE)
-    table = Table("version", "rows", "raw data", "code", "quarantine", "engine", "build")
+    table = Table("version", "build", "rows", "raw data", "code", "quarantine", "engine", "id")
     for r in rows:
+        mode = f"+ onto v{r['base_version']}" if r.get("incremental") == "true" else "full"
         table.add_row(
+            str(r.get("version", "")),
+            mode,
             *(
                 str(r.get(k, ""))
-                for k in (
-                    "version",
-                    "rows",
-                    "raw_version",
-                    "code_version",
-                    "quarantine_version",
-                    "engine",
-                    "build_id",
-                )
-            )
+                for k in ("rows", "raw_version", "code_version", "quarantine_version", "engine")
+            ),
+            str(r.get("build_id", "")),
         )
     console.print(table)

@@ -7,10 +7,10 @@ step that publishes a build (and it names the quarantine version it goes with).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import gc
+import json
 import time
 import uuid
 from collections import Counter
@@ -31,16 +31,19 @@ from tabship.data.numbered import numbered
 from tabship.data.report import QualityReport
 from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
-from tabship.errors import ContractError, SourceError, TabshipError, UseCaseError
+from tabship.errors import ContractError, SourceError, TabshipError
+from tabship.features.definitions import feature_expression, history_columns, looks_back
 from tabship.features.engine import Engine, in_background
-from tabship.features.locality import entity_local
-from tabship.stores.offline import (
-    FEATURES_TABLE,
-    QUARANTINE_TABLE,
-    STAGING,
-    OfflineStore,
-    stage_arrow,
+from tabship.features.incremental import (
+    Base,
+    IncrementalError,
+    refuse_changed_references,
+    refuse_overlaps,
+    with_history,
 )
+from tabship.features.locality import entity_local
+from tabship.features.publish import Computed, publish
+from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
 from tabship.usecase import UseCase
 
 Step = Callable[[str], None]
@@ -49,6 +52,10 @@ R = TypeVar("R")
 _MISSING = "__missing__"
 _UNLABELLED = "__unlabelled"
 _PARKED = "__tabship_parked"
+_NOT_LOCAL = (
+    "its features read rows of other {entity}s (a join or a whole-table aggregate), so new "
+    "rows change stored ones; run a full build"
+)
 
 
 @dataclass(frozen=True)
@@ -60,21 +67,6 @@ class BuildResult:
     quarantine_path: Path
     report_paths: tuple[Path, Path]
     seconds: float
-
-
-def feature_expression(usecase: UseCase, valid: ir.Table) -> ir.Table:
-    """Apply the use case's definitions (or take the declared columns as they are) and
-    check they produce the declared view."""
-    if usecase.feature_view.definitions is None:
-        return valid
-    definitions = usecase.load_callable(usecase.feature_view.definitions)
-    out = definitions(valid)
-    if not isinstance(out, ir.Table):
-        raise UseCaseError(f"{usecase.name}: feature definitions must return an Ibis table")
-    missing = [c for c in usecase.keys + usecase.feature_view.features if c not in out.columns]
-    if missing:
-        raise UseCaseError(f"{usecase.name}: feature definitions do not produce {missing}")
-    return out
 
 
 def _sparing_loaded_objects(func: Callable[P, R]) -> Callable[P, R]:
@@ -105,8 +97,11 @@ def build_features(
     today: dt.date | None = None,
     step: Step = lambda _: None,
     on_rows: Callable[[int], None] | None = None,
+    base: Base | None = None,
 ) -> BuildResult:
-    """Run one build; raises a TabshipError (and writes nothing to the stores) on bad input."""
+    """Run one build; raises a TabshipError (and writes nothing to the stores) on bad input.
+    With ``base``, an incremental one: ``files`` hold only new rows, whose features are
+    computed against the stored history and appended to the stored version."""
     # Long on purpose: the steps overlap (the source hash and the key counts run on other
     # cores while the contract's counts query runs), and that order is the build's speed;
     # one function keeps it visible. Each step is a named helper.
@@ -116,6 +111,8 @@ def build_features(
     raw_version = _hash_in_background(files)
     raw, read = _read_source(usecase, engine, files)
     references = [read_reference(spec, files[0].parent) for spec in usecase.enrich]
+    if base is not None:
+        refuse_changed_references(usecase, base, {r.spec.name: r.version for r in references})
     step("checking the contract")
     stats = parquet_stats(files) if files[0].suffix == ".parquet" else None
     checked = apply_contract(raw, usecase.contract, today or dt.date.today(), stats)
@@ -150,7 +147,8 @@ def build_features(
     )
     folder = reports_dir / usecase.name
     _within_tolerance(report, folder)
-    features = _features(usecase, engine, checked, bad, list(zip(references, joins, strict=True)))
+    joined = list(zip(references, joins, strict=True))
+    features, history = _features(usecase, engine, checked, bad, joined, base)
     lineage = {
         "build_id": build_id,
         "raw_version": report.raw_version,
@@ -158,8 +156,13 @@ def build_features(
         "tabship_version": __version__,
         "engine": engine.name,
         "as_of": (today or dt.date.today()).isoformat(),
+        "files": json.dumps([*(base.files if base else []), *(str(f) for f in files)]),
     }
-    _publish(usecase, engine, offline, features, quarantined, references, lineage, report, step)
+    if base is not None:
+        lineage.update({k: v for k, v in base.lineage.items() if k.startswith("enrich.")})
+        lineage.update(incremental="true", base_version=str(base.version))
+    tables = Computed(features, history, quarantined, references)
+    publish(usecase, engine, offline, tables, lineage, report, step, base)
     paths = report.write(folder)
     return BuildResult(
         report=report,
@@ -208,49 +211,6 @@ def _within_tolerance(report: QualityReport, folder: Path) -> None:
         f"{report.invalid_share:.1%} of rows break the contract (tolerated "
         f"{report.max_invalid_share:.1%}); top rules: {worst}; see {folder / 'latest.md'}"
     )
-
-
-def _publish(
-    usecase: UseCase,
-    engine: Engine,
-    offline: OfflineStore,
-    features: ir.Table,
-    quarantined: pa.Table,
-    references: list[Reference],
-    lineage: dict[str, str],
-    report: QualityReport,
-    step: Step,
-) -> None:
-    """Write every table's files, then commit them one after the other: a build killed
-    while it computes leaves no version behind, and the commits follow each other in
-    milliseconds. Records the versions in ``report`` and ``lineage``."""
-    with contextlib.ExitStack() as stack:
-        staged = {}
-        for ref in references:
-            staged[table_name(ref.spec)] = stack.enter_context(
-                offline.staging(usecase.name, table_name(ref.spec))
-            )
-            stage_arrow(ref.rows, staged[table_name(ref.spec)])
-        step("writing quarantine")
-        quarantine_dir = stack.enter_context(offline.staging(usecase.name, QUARANTINE_TABLE))
-        stage_arrow(quarantined, quarantine_dir)
-        step("computing and writing features")
-        files_dir = stack.enter_context(
-            offline.staging(usecase.name, FEATURES_TABLE, f"{STAGING}{lineage['build_id']}")
-        )
-        engine.write_parquet(features, files_dir)
-        for ref in references:
-            name = table_name(ref.spec)
-            version = offline.commit_files(usecase.name, name, staged[name], lineage)
-            lineage[f"enrich.{ref.spec.name}"] = f"{version}:{ref.version}"
-        report.quarantine_version = offline.commit_files(
-            usecase.name, QUARANTINE_TABLE, quarantine_dir, lineage
-        )
-        lineage["quarantine_version"] = str(report.quarantine_version)
-        lineage["rows"] = str(report.rows_out)
-        report.feature_version = offline.commit_files(
-            usecase.name, FEATURES_TABLE, files_dir, lineage
-        )
 
 
 def _hash_in_background(files: list[Path]) -> Callable[[], str]:
@@ -334,12 +294,15 @@ def _features(
     checked: CheckedTable,
     bad: _Quarantined,
     references: list[tuple[Reference, ir.Table]],
-) -> ir.Table:
-    """The feature table of the valid rows.
+    base: Base | None,
+) -> tuple[ir.Table, ir.Table | None]:
+    """The feature table of the valid rows, and their history (the columns the definitions
+    read) when the features look back on other rows.
 
     When the definitions keep to each entity's own rows (see ``locality``), quarantined
     rows are parked under a NULL entity and key and dropped after; otherwise they are removed
-    before the definitions run.
+    before the definitions run. An incremental build (``base``) computes the new rows with
+    their entities' stored history, after refusing rows that overlap it.
     """
     key, entity = usecase.row_key, usecase.entity
 
@@ -349,15 +312,27 @@ def _features(
         return rows, feature_expression(usecase, rows)
 
     typed = checked.table.select(*checked.data_columns())
-    if not len(bad.keys) and not bad.null_keys:
-        return define(_declared_not_null(checked, typed))[1]
-    quarantined = engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad.keys}))
-    is_bad = typed[key].isin(quarantined[key])
-    if bad.null_keys:
-        is_bad = is_bad | typed[key].isnull()
+    probe = define(typed)
+    columns = history_columns(usecase, typed) if looks_back(probe[1]) else None
+    clean = not len(bad.keys) and not bad.null_keys
+    if base is None and clean:
+        out = define(_declared_not_null(checked, typed))[1]
+        return out, None if columns is None else typed.select(*columns)
+    valid = typed if clean else _valid(engine, typed, bad, key)
+    history = None if columns is None else valid.select(*columns)
+    if base is not None:
+        refuse_overlaps(engine, usecase, base, valid)
+        if columns is None:
+            return define(_declared_not_null(checked, valid))[1], None
+        if not entity_local(probe[1], probe[0], entity, key):
+            raise IncrementalError(f"{usecase.name}: {_NOT_LOCAL.format(entity=entity)}")
+        rows = with_history(engine, usecase, base, valid, columns)
+        out = define(_declared_not_null(checked, rows))[1]
+        return out.filter(out[key].isin(valid[key])), history
     if entity in checked.not_null:  # no valid row has a NULL entity
         # Entity and key both NULL: parked rows share a partition no valid row is in,
         # and leave the output through one test (the key is not null).
+        is_bad = _is_bad(engine, typed, bad, key)
         flagged = typed.mutate(**{_PARKED: is_bad})
         parked = flagged.mutate(
             **{
@@ -367,12 +342,28 @@ def _features(
         ).drop(_PARKED)
         source, out = define(_declared_not_null(checked, parked))
         if entity_local(out, source, entity, key):
-            return out.filter(out[key].notnull())
+            return out.filter(out[key].notnull()), history
     # The key is declared unique and not null, so every copy of a duplicate is quarantined
     # and removing by key removes exactly the quarantined rows.
+    return define(_declared_not_null(checked, valid))[1], history
+
+
+def _quarantined_keys(engine: Engine, bad: _Quarantined, key: str) -> ir.Table:
+    return engine.register_arrow("tabship_quarantined_keys", pa.table({key: bad.keys}))
+
+
+def _is_bad(engine: Engine, typed: ir.Table, bad: _Quarantined, key: str) -> ir.BooleanValue:
+    """Whether a row is quarantined (its key is, or is missing)."""
+    is_bad = typed[key].isin(_quarantined_keys(engine, bad, key)[key])
+    return is_bad | typed[key].isnull() if bad.null_keys else is_bad
+
+
+def _valid(engine: Engine, typed: ir.Table, bad: _Quarantined, key: str) -> ir.Table:
+    """The rows the contract accepts: every copy of a duplicate key is quarantined, so
+    removing by key removes exactly the quarantined rows."""
     if bad.null_keys:
         typed = typed.filter(typed[key].notnull())
-    return define(_declared_not_null(checked, typed.anti_join(quarantined, key)))[1]
+    return typed.anti_join(_quarantined_keys(engine, bad, key), key)
 
 
 def _declared_not_null(checked: CheckedTable, rows: ir.Table) -> ir.Table:
@@ -380,7 +371,11 @@ def _declared_not_null(checked: CheckedTable, rows: ir.Table) -> ir.Table:
     definitions can pick cheaper plans (e.g. COUNT(*) for a mean). Parked rows may break
     this, but nothing they compute is kept."""
     return rows.mutate(
-        **{c: rows[c].cast(rows[c].type().copy(nullable=False)) for c in checked.not_null}
+        **{
+            c: rows[c].cast(rows[c].type().copy(nullable=False))
+            for c in checked.not_null
+            if c in rows.columns
+        }
     )
 
 

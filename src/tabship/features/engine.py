@@ -7,6 +7,7 @@ knows how to connect, read source files and write a result out as Parquet files.
 from __future__ import annotations
 
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -142,6 +143,9 @@ class SparkEngine(Engine):
         from pyspark.sql import SparkSession
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers run this interpreter unless told otherwise (PySpark reads the
+        # variable when the session starts; a cluster sets its own).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         session = (
             SparkSession.builder.master(settings.spark_master)
             .appName("tabship")

@@ -10,13 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as pads
 
+from tabship.errors import StoreError
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, OfflineStore
-from tabship.stores.online.base import OnlineStore
+from tabship.stores.online.base import OnlineStore, Snapshot
 from tabship.usecase import UseCase
 
 CHUNK_ROWS = 50_000
@@ -67,15 +69,17 @@ def materialize(
     version: int | None = None,
     force: bool = False,
     on_rows: Callable[[int], None] | None = None,
+    incremental: bool = False,
 ) -> MaterializeResult:
-    """Make the online snapshot of ``version`` (latest by default) live; skip if it already is."""
+    """Make the online snapshot of ``version`` (latest by default) live; skip if it already
+    is. ``incremental``: rewrite only the entities with rows appended since the live one."""
     started = time.perf_counter()
     delta = offline.open(usecase.name, FEATURES_TABLE, version)
     wanted = f"v{delta.version()}"
     live = online.snapshot(usecase.name)
     if live is not None and live.version == wanted and not force:
         return MaterializeResult(usecase.name, wanted, live.rows, True, 0.0)
-    dataset: pads.Dataset = delta.to_pyarrow_dataset()
+    added = _appended_since(offline, usecase, live, delta.version()) if incremental else None
     settings.scratch_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         config={
@@ -85,14 +89,48 @@ def materialize(
         }
     )
     try:
-        con.register("offline_features", dataset)
-        chunks = _chunks(con.execute(latest_rows_sql(usecase, "offline_features")))
+        con.register("offline_features", delta.to_pyarrow_dataset())
+        table = "offline_features"
+        if added is not None:
+            con.register("appended", pads.dataset([str(f) for f in added], format="parquet"))
+            entity = _quote(usecase.entity)
+            table = f"(SELECT * FROM {table} WHERE {entity} IN (SELECT {entity} FROM appended))"
+        chunks = _chunks(con.execute(latest_rows_sql(usecase, table)))
         if on_rows is not None:
             chunks = _reporting(chunks, on_rows)
-        rows = online.write_snapshot(usecase.name, wanted, chunks)
+        if added is not None and live is not None:
+            rows = online.update_snapshot(usecase.name, live.version, wanted, chunks)
+        else:
+            rows = online.write_snapshot(usecase.name, wanted, chunks)
     finally:
         con.close()
     return MaterializeResult(usecase.name, wanted, rows, False, time.perf_counter() - started)
+
+
+def _appended_since(
+    offline: OfflineStore, usecase: UseCase, live: Snapshot | None, target: int
+) -> list[Path]:
+    """The files appended between the live snapshot's version and ``target``; refused
+    when a version between them is not an incremental build."""
+    name = usecase.name
+    start = _version_number(live.version) if live is not None else None
+    if start is None or start > target:
+        raise StoreError(
+            f"{name}: no earlier snapshot of this table is live "
+            f"({live.version if live else 'nothing'}); materialize without --incremental"
+        )
+    for v in range(start + 1, target + 1):
+        if offline.lineage(name, FEATURES_TABLE, v).get("incremental") != "true":
+            raise StoreError(
+                f"{name}: version {v} is a full build, not rows appended to v{start}; "
+                "materialize without --incremental"
+            )
+    before = set(offline.files(name, FEATURES_TABLE, start))
+    return [f for f in offline.files(name, FEATURES_TABLE, target) if f not in before]
+
+
+def _version_number(snapshot: str) -> int | None:
+    return int(snapshot[1:]) if snapshot[:1] == "v" and snapshot[1:].isdigit() else None
 
 
 def _reporting(

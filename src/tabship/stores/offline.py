@@ -30,6 +30,7 @@ LINEAGE_PREFIX = "tabship."
 STAGING = "build-"
 FEATURES_TABLE = "features"
 QUARANTINE_TABLE = "quarantine"
+HISTORY_TABLE = "history"  # the valid rows' inputs that point-in-time features look back on
 
 
 class OfflineStore:
@@ -56,23 +57,10 @@ class OfflineStore:
 
     @contextmanager
     def staging(self, use_case: str, table: str, name: str | None = None) -> Iterator[Path]:
-        """A new folder inside the table's directory for the files of one coming commit.
-
-        It is locked while its writer lives (the kernel drops the lock of a killed
-        process), so the sweep after a later commit can tell an abandoned folder from one
-        being written. A writer that fails removes its folder at once.
-        """
-        root = self.path(use_case, table)
-        root.mkdir(parents=True, exist_ok=True)
-        folder = root / (name or f"{STAGING}{uuid.uuid4().hex[:16]}")
-        with _locked(_lock_path(folder), wait=True) as lock:
-            assert lock
-            try:
-                yield folder
-            except BaseException:
-                if folder.name not in _referenced_folders(root):  # never a committed one
-                    shutil.rmtree(folder, ignore_errors=True)
-                raise
+        """A new folder inside the table's directory for the files of one coming commit
+        (see ``staged_folder``)."""
+        with staged_folder(self.path(use_case, table), name) as folder:
+            yield folder
 
     def sweep(self, use_case: str, table: str) -> list[Path]:
         """Remove staged folders no commit references and no live writer holds (what a
@@ -91,42 +79,32 @@ class OfflineStore:
                     removed.append(folder)
         return removed
 
-    def commit_files(self, use_case: str, table: str, folder: Path, lineage: dict[str, str]) -> int:
-        """Make the Parquet files an engine wrote into ``folder`` (inside the table's
-        directory) the table's new content, in one commit; returns the new version.
-
-        Until this commit lands the files are invisible to readers; a crash before it
-        leaves them unreferenced and the previous version intact.
-        """
-        root = self.path(use_case, table)
-        files = sorted(folder.rglob("*.parquet"))
-        if not files:
-            raise StoreError(f"no Parquet file was written to {folder}")
-        # Engines differ on which columns they mark NOT NULL; the table's schema does not.
-        schema = pa.schema([f.with_nullable(True) for f in pq.read_schema(files[0])])
-        actions = [_add_action(root, f) for f in files]
-        metadata = CommitProperties(
-            custom_metadata={LINEAGE_PREFIX + k: v for k, v in lineage.items()}
-        )
-        if not (root / "_delta_log").is_dir():
-            create_table_with_add_actions(
-                str(root),
-                Schema.from_arrow(schema),
-                actions,
-                mode="error",
-                commit_properties=metadata,
-            )
-            version = 0
-        else:
-            DeltaTable(str(root)).create_write_transaction(
-                list[AddAction | RemoveAction](actions),
-                "overwrite",
-                schema,
-                commit_properties=metadata,
-            )
-            version = self.open(use_case, table).version()
+    def commit_files(
+        self,
+        use_case: str,
+        table: str,
+        folder: Path,
+        lineage: dict[str, str],
+        append: bool = False,
+    ) -> int:
+        """Commit the files staged in ``folder`` to the table (see ``commit_folder``),
+        then sweep what killed writers left."""
+        version = commit_folder(self.path(use_case, table), folder, lineage, append)
         self.sweep(use_case, table)
         return version
+
+    def restore(self, use_case: str, table: str, version: int) -> int:
+        """Make ``version`` the latest again (one commit) unless it already is: what a
+        build killed between two tables' commits left on top is set aside."""
+        delta = self.open(use_case, table)
+        if delta.version() != version:
+            delta.restore(version)
+        return int(self.open(use_case, table).version())
+
+    def files(self, use_case: str, table: str, version: int | None = None) -> list[Path]:
+        """The Parquet files of a table version (an engine reads them natively)."""
+        uris = self.open(use_case, table, version).file_uris()
+        return [Path(unquote(u.removeprefix("file://"))) for u in uris]
 
     def open(self, use_case: str, table: str, version: int | None = None) -> DeltaTable:
         """The table at ``version`` (latest by default); a clear error when absent."""
@@ -173,6 +151,62 @@ class OfflineStore:
                 }
             )
         return out
+
+
+@contextmanager
+def staged_folder(root: Path, name: str | None = None) -> Iterator[Path]:
+    """A new folder inside the Delta table at ``root`` for the files of one coming commit.
+
+    It is locked while its writer lives (the kernel drops the lock of a killed process),
+    so the sweep after a later commit can tell an abandoned folder from one being
+    written. A writer that fails removes its folder at once.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / (name or f"{STAGING}{uuid.uuid4().hex[:16]}")
+    with _locked(_lock_path(folder), wait=True) as lock:
+        assert lock
+        try:
+            yield folder
+        except BaseException:
+            if folder.name not in _referenced_folders(root):  # never a committed one
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+
+def commit_folder(
+    root: Path,
+    folder: Path,
+    lineage: dict[str, str],
+    append: bool = False,
+    prefix: str = LINEAGE_PREFIX,
+) -> int:
+    """Make the Parquet files an engine wrote into ``folder`` (inside the Delta table at
+    ``root``) the table's new content (or, with ``append``, add them to it), in one
+    commit; returns the new version.
+
+    Until this commit lands the files are invisible to readers; a crash before it
+    leaves them unreferenced and the previous version intact. The lineage goes into the
+    commit's metadata, its keys under ``prefix``.
+    """
+    files = sorted(folder.rglob("*.parquet"))
+    if not files:
+        raise StoreError(f"no Parquet file was written to {folder}")
+    # Engines differ on which columns they mark NOT NULL; the table's schema does not.
+    schema = pa.schema([f.with_nullable(True) for f in pq.read_schema(files[0])])
+    actions = [_add_action(root, f) for f in files]
+    metadata = CommitProperties(custom_metadata={prefix + k: v for k, v in lineage.items()})
+    if not (root / "_delta_log").is_dir():
+        create_table_with_add_actions(
+            str(root), Schema.from_arrow(schema), actions, mode="error", commit_properties=metadata
+        )
+        return 0
+    DeltaTable(str(root)).create_write_transaction(
+        list[AddAction | RemoveAction](actions),
+        "append" if append else "overwrite",
+        schema,
+        commit_properties=metadata,
+    )
+    return int(DeltaTable(str(root)).version())
 
 
 def stage_arrow(data: pa.RecordBatchReader | pa.Table, folder: Path) -> None:

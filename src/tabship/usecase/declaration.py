@@ -75,6 +75,12 @@ class FeatureViewSpec(Strict):
         "declared columns of the source, used as they are (after the contract).",
     )
     features: list[str] = Field(min_length=1, description="Feature columns, in model order.")
+    on_overlap: Literal["refuse", "rebuild"] = Field(
+        "refuse",
+        description="What an incremental build does with new rows that overlap the stored "
+        "ones (a stored row key, an event earlier than its entity's stored history): refuse "
+        "them, naming the rows, or rebuild the table in full from every file.",
+    )
 
 
 class UseCase(Strict):

@@ -91,3 +91,30 @@ def test_the_score_command_reports_and_refuses_clearly(
     missing = run_cli([*args, "--version", "7"], capsys, monkeypatch)
     assert missing.code == 1
     assert "no published version or alias '7'" in missing.err
+
+
+@pytest.mark.spark
+def test_spark_scores_inside_its_partitions_what_duckdb_and_the_api_score(
+    home: Settings, loans: Path, tmp_path: Path, client_for: Callable[..., TestClient]
+) -> None:
+    Pipeline(home).publish()
+    usecase = load_usecase(NAME, home.usecases)
+    local = score_files(usecase, home, [loans], tmp_path / "duckdb", "champion")
+    spark = score_files(usecase, home, [loans], tmp_path / "spark", "champion", engine="spark")
+    assert (spark.rows, spark.quarantined) == (local.rows, local.quarantined)
+    by_duckdb = DeltaTable(str(local.out)).to_pandas().set_index("loan_id").sort_index()
+    by_spark = DeltaTable(str(spark.out)).to_pandas().set_index("loan_id").sort_index()
+    assert list(by_spark.index) == list(by_duckdb.index)
+    assert (by_spark["prediction"] - by_duckdb["prediction"]).abs().max() <= 1e-6
+    assert (by_spark["decision"] == by_duckdb["decision"]).all()
+    assert set(by_spark["model_version"]) == {"1"}
+    commit = DeltaTable(str(spark.out)).history(1)[0]
+    assert commit["model_version"] == "1"
+    assert commit["feature_code_version"] == usecase.fingerprint()
+    built = _features(home)
+    client = client_for(home, sync="off")
+    for loan_id, row in by_spark.sample(10, random_state=1).iterrows():
+        features = built.loc[loan_id, FEATURES].to_dict()
+        payload = {k: (None if pd.isna(v) else v) for k, v in features.items()}
+        answer = client.post(PREDICT, json=payload).json()
+        assert row["prediction"] == pytest.approx(answer["prediction"], abs=1e-6)

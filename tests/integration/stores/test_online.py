@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tabship.errors import StoreError
 from tabship.features.build import build_features
 from tabship.features.engine import DuckDBEngine
 from tabship.settings import Settings
@@ -79,6 +80,32 @@ def test_a_failed_write_leaves_the_live_snapshot_untouched(store: OnlineStore) -
         store.write_snapshot("uc", "v1", broken())
     assert store.get("uc", "5") == {"id": 5, "v": "v0"}
     assert store.snapshot("uc").version == "v0"  # type: ignore[union-attr]
+
+
+def test_an_update_changes_only_its_rows_and_needs_its_base_live(store: OnlineStore) -> None:
+    store.write_snapshot("uc", "v0", _rows("v0", 100))
+    changed = [[(str(i), json.dumps({"id": i, "v": "v1"})) for i in (5, 150)]]
+    with pytest.raises(StoreError, match="on snapshot v9 but v0 is live"):
+        store.update_snapshot("uc", "v9", "v10", changed)
+    assert store.update_snapshot("uc", "v0", "v1", changed) == 101
+    assert store.get_many("uc", ["4", "5", "150"]) == {
+        "4": {"id": 4, "v": "v0"},
+        "5": {"id": 5, "v": "v1"},
+        "150": {"id": 150, "v": "v1"},
+    }
+    snap = store.snapshot("uc")
+    assert snap is not None
+    assert (snap.version, snap.rows) == ("v1", 101)
+    assert store.lookup("uc", ["5"]).version == "v1"
+
+    def broken() -> Iterator[list[tuple[str, str]]]:
+        yield [("4", json.dumps({"id": 4, "v": "v2"}))]
+        raise RuntimeError("source died")
+
+    with pytest.raises(RuntimeError):
+        store.update_snapshot("uc", "v1", "v2", broken())
+    assert store.get("uc", "4") == {"id": 4, "v": "v0"}
+    assert store.snapshot("uc").version == "v1"  # type: ignore[union-attr]
 
 
 def test_readers_never_see_a_mix_of_two_snapshots(store: OnlineStore) -> None:

@@ -46,6 +46,14 @@ class OnlineStore(ABC):
         """Write ``(key, row_json)`` chunks as a new snapshot and make it live; returns rows."""
 
     @abstractmethod
+    def update_snapshot(
+        self, use_case: str, base: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
+    ) -> int:
+        """Replace or add the ``(key, row_json)`` rows in the live snapshot ``base``, making
+        it ``version`` in one atomic step; returns the snapshot's rows. Refused (StoreError)
+        when ``base`` is not the live snapshot."""
+
+    @abstractmethod
     def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
         """The live JSON rows for ``keys`` (None where absent) and their snapshot's version,
         read in one step so the version always describes the rows."""
@@ -74,6 +82,14 @@ class OnlineStore(ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+
+def not_live(use_case: str, base: str, live: str | None) -> str:
+    """Why an incremental update is refused: it was computed on another snapshot."""
+    return (
+        f"{use_case}: the incremental update is on snapshot {base} but {live or 'nothing'} is "
+        "live; materialize without --incremental"
+    )
 
 
 def entity_answer(usecase: UseCase, key: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from typing import Any
 
 import redis
 
+from tabship.errors import StoreError
 from tabship.stores.online.base import Lookup, OnlineStore, Snapshot
+from tabship.stores.online.base import not_live as _not_live
 
 _READ = """
 local live = redis.call('GET', KEYS[1])
@@ -24,6 +26,23 @@ if not live then return {} end
 local rows = redis.call('HMGET', live, unpack(ARGV))
 table.insert(rows, 1, live)
 return rows
+"""
+
+# KEYS: pointer, meta, staged rows. ARGV: the live hash expected, the new hash, its version,
+# the time. Upserts the staged rows into the live hash and renames it, atomically.
+_UPDATE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local rows = redis.call('HGETALL', KEYS[3])
+for i = 1, #rows, 2000 do
+  redis.call('HSET', ARGV[1], unpack(rows, i, math.min(i + 1999, #rows)))
+end
+redis.call('RENAME', ARGV[1], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[2])
+local n = redis.call('HLEN', ARGV[2])
+redis.call('SET', KEYS[2], cjson.encode({version = ARGV[3], rows = n, written_at = ARGV[4],
+  hash = ARGV[2]}))
+redis.call('DEL', KEYS[3])
+return n
 """
 
 
@@ -41,6 +60,7 @@ class RedisOnlineStore(OnlineStore):
         self.client: redis.Redis[str] = redis.Redis.from_url(url, decode_responses=True)
         self.prefix = prefix
         self._read = self.client.register_script(_READ)
+        self._update = self.client.register_script(_UPDATE)
 
     def _pointer(self, use_case: str) -> str:
         return f"{self.prefix}:{use_case}:live"
@@ -77,6 +97,29 @@ class RedisOnlineStore(OnlineStore):
             pipe.set(self._meta(use_case) + ":previous", str(previous))
         pipe.execute()
         self._unlink_older(use_case, keep={target, str(previous or "")})
+        return count
+
+    def update_snapshot(
+        self, use_case: str, base: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
+    ) -> int:
+        """Stage the rows aside, then upsert them into the live hash and rename it after
+        ``version`` in one server-side script: readers see one snapshot or the other."""
+        live = self.client.get(self._pointer(use_case))
+        if live is None or _version_of(str(live)) != base:
+            raise StoreError(_not_live(use_case, base, live and _version_of(str(live))))
+        written_at = dt.datetime.now(dt.UTC).isoformat()
+        staged = f"{self.prefix}:{use_case}:staged:{written_at}"
+        try:
+            for chunk in rows:
+                if chunk:
+                    self.client.hset(staged, mapping=dict(chunk))
+            keys = [self._pointer(use_case), self._meta(use_case), staged]
+            args = [str(live), self._hash(use_case, version, written_at), version, written_at]
+            count = int(self._update(keys=keys, args=args))
+        finally:
+            self.client.unlink(staged)
+        if count < 0:
+            raise StoreError(_not_live(use_case, base, None))
         return count
 
     def _unlink_older(self, use_case: str, keep: set[str]) -> None:

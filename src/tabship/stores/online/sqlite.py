@@ -14,7 +14,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tabship.errors import StoreError
 from tabship.stores.online.base import Lookup, OnlineStore, Snapshot
+from tabship.stores.online.base import not_live as _not_live
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_VARS = 900
@@ -72,6 +74,33 @@ class SQLiteOnlineStore(OnlineStore):
             con.execute(
                 "INSERT OR REPLACE INTO tabship_snapshots VALUES (?, ?, ?, ?)",
                 (use_case, version, count, dt.datetime.now(dt.UTC).isoformat()),
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return count
+
+    def update_snapshot(
+        self, use_case: str, base: str, version: str, rows: Iterable[Sequence[tuple[str, str]]]
+    ) -> int:
+        """Upsert the rows into the live table in one transaction (readers see the old
+        snapshot until it commits)."""
+        live, con = _table(use_case), self._con()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            current = con.execute(
+                "SELECT version FROM tabship_snapshots WHERE use_case = ?", (use_case,)
+            ).fetchone()
+            if current is None or current[0] != base:
+                raise StoreError(_not_live(use_case, base, current and current[0]))
+            for chunk in rows:
+                con.executemany(f"INSERT OR REPLACE INTO {live} VALUES (?, ?)", chunk)
+            count = int(con.execute(f"SELECT COUNT(*) FROM {live}").fetchone()[0])
+            con.execute(
+                "UPDATE tabship_snapshots SET version = ?, rows = ?, written_at = ?"
+                " WHERE use_case = ?",
+                (version, count, dt.datetime.now(dt.UTC).isoformat(), use_case),
             )
             con.execute("COMMIT")
         except BaseException:
