@@ -127,10 +127,11 @@ def _earlier(engine: Engine, usecase: UseCase, stored: ir.Table, new: ir.Table) 
 
 
 def _sample(engine: Engine, rows: ir.Table, order: str) -> tuple[int, list[dict[str, object]]]:
-    count = int(engine.to_arrow(rows.count().as_table()).column(0)[0].as_py())
-    if not count:
-        return 0, []
-    return count, engine.to_arrow(rows.order_by(order).limit(SHOWN)).to_pylist()
+    """The first rows (by ``order``) and how many there are; one query when there are none."""
+    shown = engine.to_arrow(rows.order_by(order).limit(SHOWN)).to_pylist()
+    if len(shown) < SHOWN:
+        return len(shown), shown
+    return int(engine.to_arrow(rows.count().as_table()).column(0)[0].as_py()), shown
 
 
 def _listed(shown: Sequence[object], count: int) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow.dataset as pads
 
 from tabship.errors import StoreError
 from tabship.settings import Settings
@@ -89,13 +88,13 @@ def materialize(
         }
     )
     try:
-        con.register("offline_features", delta.to_pyarrow_dataset())
-        table = "offline_features"
         if added is not None:
-            con.register("appended", pads.dataset([str(f) for f in added], format="parquet"))
-            entity = _quote(usecase.entity)
-            table = f"(SELECT * FROM {table} WHERE {entity} IN (SELECT {entity} FROM appended))"
-        chunks = _chunks(con.execute(latest_rows_sql(usecase, table)))
+            every = offline.files(usecase.name, FEATURES_TABLE, delta.version())
+            stored = [f for f in every if f not in set(added)]
+            chunks = _chunks(_changed_rows(con, usecase, added, stored))
+        else:
+            con.register("offline_features", delta.to_pyarrow_dataset())
+            chunks = _chunks(con.execute(latest_rows_sql(usecase, "offline_features")))
         if on_rows is not None:
             chunks = _reporting(chunks, on_rows)
         if added is not None and live is not None:
@@ -105,6 +104,29 @@ def materialize(
     finally:
         con.close()
     return MaterializeResult(usecase.name, wanted, rows, False, time.perf_counter() - started)
+
+
+def _changed_rows(
+    con: duckdb.DuckDBPyConnection, usecase: UseCase, added: list[Path], stored: list[Path]
+) -> duckdb.DuckDBPyConnection:
+    """``(key, row_json)`` of the entities with appended rows: each one's latest row.
+
+    A stored row can only be an entity's latest if it is no earlier than the entity's
+    appended rows, so of the stored files only the rows from the earliest appended time on
+    are read (the scan skips the rest on their time column alone).
+    """
+    first = _quote(usecase.event_time or usecase.row_key)
+    entity = _quote(usecase.entity)
+    wanted = dict.fromkeys([*usecase.keys, *usecase.feature_view.features])
+    columns = ", ".join(_quote(c) for c in wanted)
+    con.read_parquet([str(f) for f in added]).create_view("appended")
+    con.read_parquet([str(f) for f in stored]).create_view("stored")
+    (start,) = con.execute(f"SELECT min({first}) FROM appended").fetchone() or (None,)
+    rows = (
+        f"(SELECT {columns} FROM appended UNION ALL SELECT {columns} FROM stored "
+        f"WHERE {first} >= $start AND {entity} IN (SELECT {entity} FROM appended))"
+    )
+    return con.execute(latest_rows_sql(usecase, rows), {"start": start})
 
 
 def _appended_since(
