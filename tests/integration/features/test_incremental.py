@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
 from tabship.errors import StoreError
-from tabship.features.incremental import OverlapError
+from tabship.features.incremental import IncrementalError, OverlapError
 from tabship.pipeline import Pipeline
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, QUARANTINE_TABLE, OfflineStore
 from tabship.stores.online import open_online_store
-from tabship.usecase import UseCase
+from tabship.usecase import UseCase, load_usecase
 from tests.cli_runner import run_cli
 from tests.integration.conftest import point_cli_at
 
@@ -57,11 +59,11 @@ def _table(settings: Settings, table: str) -> list[dict[str, object]]:
     return sorted(rows.to_pylist(), key=lambda r: (str(r[key]), json.dumps(r, default=str)))
 
 
-def _online(settings: Settings) -> dict[str, object]:
+def _online(settings: Settings, name: str = "credit_risk") -> dict[str, object]:
     store = open_online_store(settings)
     try:
-        keys = store.keys("credit_risk", 1_000_000)
-        return {k: store.get("credit_risk", k) for k in keys}
+        keys = store.keys(name, 1_000_000)
+        return {k: store.get(name, k) for k in keys}
     finally:
         store.close()
 
@@ -183,3 +185,42 @@ def test_incremental_materialisation_needs_the_parent_snapshot_live(
     outcome = run_cli(["features", "build", "credit_risk", "--incremental"], capsys, monkeypatch)
     assert outcome.code != 0
     assert "needs the new rows' files (--data)" in outcome.err
+
+
+def _sales(tmp_path: Path) -> tuple[Path, Path]:
+    """Generated house sales split in two folders, each with the zipcode demographics."""
+    house_prices = load_usecase("house_prices", Settings().usecases)
+    (sales, *_) = Pipeline(_home(tmp_path, "gen")).generate(house_prices, 600, tmp_path / "gen")
+    rows = pacsv.read_csv(sales, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    parts = []
+    for name, piece in (("old", rows.slice(0, 400)), ("new", rows.slice(400))):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(sales.parent / "zipcode_demographics.csv", folder)
+        pacsv.write_csv(piece, folder / sales.name)
+        parts.append(folder / sales.name)
+    return parts[0], parts[1]
+
+
+def test_timeless_rows_with_a_reference_join_add_up_to_a_full_build(
+    settings: Settings, tmp_path: Path
+) -> None:
+    old, new = _sales(tmp_path)
+    pipeline = Pipeline(settings)
+    pipeline.build("house_prices", [old])
+    pipeline.materialize("house_prices")
+    pipeline.build("house_prices", [new], incremental=True)
+    pipeline.materialize("house_prices", incremental=True)
+    full = _home(tmp_path, "full")
+    Pipeline(full).build("house_prices", [old, new])
+    Pipeline(full).materialize("house_prices")
+    mine = OfflineStore(settings.offline_dir).dataset("house_prices", FEATURES_TABLE).to_table()
+    theirs = OfflineStore(full.offline_dir).dataset("house_prices", FEATURES_TABLE).to_table()
+    assert mine.sort_by("sale").equals(theirs.sort_by("sale"))
+    assert _online(settings, "house_prices") == _online(full, "house_prices")
+
+    # Stored rows were joined with the demographics as they were: a changed file refuses.
+    demographics = new.parent / "zipcode_demographics.csv"
+    demographics.write_text(demographics.read_text().replace(",1", ",2", 1))
+    with pytest.raises(IncrementalError, match=r"reference table\(s\) demographics changed"):
+        pipeline.build("house_prices", [new], incremental=True)
