@@ -52,8 +52,14 @@ def test_unique_and_empty_keys_have_no_duplicates(engine: DuckDBEngine) -> None:
     assert _found(engine, pa.table({"key": pa.array([None, None], pa.int64())})) == []
 
 
-def test_leaves_sparse_and_text_keys_to_grouping(engine: DuckDBEngine) -> None:
+def test_sorts_few_sparse_keys_and_leaves_many_and_text_keys_to_grouping(
+    engine: DuckDBEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tabship.features import dense_keys
+
     sparse = pa.table({"key": pa.array([1, 10**12, 1], pa.int64())})
+    assert _found(engine, sparse) == [1]
+    monkeypatch.setattr(dense_keys, "MAX_SORTED", 2)
     assert _found(engine, sparse) is None
     huge = pa.table({"key": pa.array([2**64 - 1, 2**64 - 1], pa.uint64())})
     assert _found(engine, huge) is None
@@ -78,6 +84,7 @@ def test_leaves_more_keys_than_the_cap_to_grouping(
     from tabship.features import dense_keys
 
     monkeypatch.setattr(dense_keys, "MAX_SPAN", 8)
+    monkeypatch.setattr(dense_keys, "MAX_SORTED", 8)
     assert _found(engine, pa.table({"key": pa.array(range(8), pa.int64())})) == []
     assert _found(engine, pa.table({"key": pa.array([*range(8), 3], pa.int64())})) is None
 
