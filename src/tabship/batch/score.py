@@ -10,6 +10,7 @@ and the input's hash on every row and in the commit.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 
 from tabship.batch.partitions import bundle_files, score_partitions
 from tabship.features import engine as engines
+from tabship.features.as_of import AsOf
 from tabship.features.build import build_features
 from tabship.serving.models.mirror import Repository
 from tabship.serving.models.pool import Served, load_published, text_code
@@ -66,10 +68,13 @@ def score_files(
     version: str,
     engine: str | None = None,
     step: Step = lambda _: None,
+    as_of: dt.date | None = None,
 ) -> ScoreResult:
     """Score every valid row of ``files`` with ``version`` (a number or an alias): on
-    Spark, inside its partitions; otherwise here, batch by batch."""
+    Spark, inside its partitions; otherwise here, batch by batch. With ``as_of``, every
+    entity once, with its features as of that date."""
     started = time.perf_counter()
+    at = None if as_of is None else AsOf(usecase, as_of)
     served = load_published(Repository(settings.serving_dir), usecase.name, version)
     settings.scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.scratch_dir, prefix="score-") as tmp:
@@ -77,15 +82,18 @@ def score_files(
         eng = engines.connect(settings, engine)
         try:
             step("computing features (contract, quarantine, point in time)")
-            built = build_features(usecase, files, eng, offline, Path(tmp) / "reports")
+            reports = Path(tmp) / "reports"
+            built = build_features(usecase, files, eng, offline, reports, as_of=at)
             lineage = {
                 "model": usecase.name,
                 "model_version": served.version,
                 "feature_code_version": usecase.fingerprint(),
                 "input_hash": built.report.raw_version,
+                "features_as_of": "each row" if as_of is None else as_of.isoformat(),
             }
             step(f"scoring with version {served.version}")
             features = offline.open(usecase.name, FEATURES_TABLE).to_pyarrow_dataset()
+            rows = features.count_rows()  # one per valid row, or per entity as of a date
             scoring = Scoring.of(usecase.keys, served, lineage, features.schema)
             if isinstance(eng, engines.SparkEngine):
                 table_version = _on_spark(eng, settings, offline, usecase, served, scoring, out)
@@ -97,7 +105,7 @@ def score_files(
         for path in built.report_paths:  # the contract's quality report of these rows
             shutil.copy(path, out.parent / f"{out.name}.quality{path.suffix}")
     return ScoreResult(
-        int(built.report.rows_in - built.report.rows_quarantined),
+        rows,
         built.report.rows_quarantined,
         out,
         table_version,

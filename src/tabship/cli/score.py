@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,12 +27,20 @@ def score_cmd(
     engine: Annotated[
         EngineName | None, typer.Option(help="Feature engine (default: the configured one).")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DD: score every entity once, as of that date."),
+    ] = None,
 ) -> None:
     """Features as the feature view defines them, the version's model, the decision."""
     from tabship.batch.score import score_files
 
     if version is not None and alias is not None:
         raise TabshipError("give --version or --alias, not both")
+    try:
+        day = None if as_of is None else dt.date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise TabshipError(f"--as-of must be a date (YYYY-MM-DD), not '{as_of}'") from exc
     c = get(ctx)
     usecase = c.usecase(use_case)
     files = c.pipeline.source_files(use_case, data, lambda _: None)
@@ -46,6 +55,7 @@ def score_cmd(
             version or alias or vocab.CHAMPION,
             engine,
             lambda name: bar.update(task, description=name),
+            as_of=day,
         )
     console.print(
         f"{result.rows:,} rows scored by {usecase.name} version {result.model_version} "

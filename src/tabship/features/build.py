@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -32,6 +32,7 @@ from tabship.data.report import QualityReport
 from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError
+from tabship.features.as_of import AsOf
 from tabship.features.definitions import feature_expression, history_columns, looks_back
 from tabship.features.engine import Engine, in_background
 from tabship.features.incremental import (
@@ -98,10 +99,12 @@ def build_features(
     step: Step = lambda _: None,
     on_rows: Callable[[int], None] | None = None,
     base: Base | None = None,
+    as_of: AsOf | None = None,
 ) -> BuildResult:
     """Run one build; raises a TabshipError (and writes nothing to the stores) on bad input.
     With ``base``, an incremental one: ``files`` hold only new rows, whose features are
-    computed against the stored history and appended to the stored version."""
+    computed against the stored history and appended to the stored version. With
+    ``as_of``, one row per entity: its features as of that date."""
     # Long on purpose: the steps overlap (the source hash and the key counts run on other
     # cores while the contract's counts query runs), and that order is the build's speed;
     # one function keeps it visible. Each step is a named helper.
@@ -148,7 +151,7 @@ def build_features(
     folder = reports_dir / usecase.name
     _within_tolerance(report, folder)
     joined = list(zip(references, joins, strict=True))
-    features, history = _features(usecase, engine, checked, bad, joined, base)
+    features, history = _features(usecase, engine, checked, bad, joined, base, as_of)
     lineage = {
         "build_id": build_id,
         "raw_version": report.raw_version,
@@ -295,6 +298,7 @@ def _features(
     bad: _Quarantined,
     references: list[tuple[Reference, ir.Table]],
     base: Base | None,
+    as_of: AsOf | None,
 ) -> tuple[ir.Table, ir.Table | None]:
     """The feature table of the valid rows, and their history (the columns the definitions
     read) when the features look back on other rows.
@@ -315,18 +319,15 @@ def _features(
     probe = define(typed)
     columns = history_columns(usecase, typed) if looks_back(probe[1]) else None
     clean = not len(bad.keys) and not bad.null_keys
-    if base is None and clean:
+    if base is None and as_of is None and clean:
         out = define(_declared_not_null(checked, typed))[1]
         return out, None if columns is None else typed.select(*columns)
     valid = typed if clean else _valid(engine, typed, bad, key)
     history = None if columns is None else valid.select(*columns)
+    if as_of is not None:  # a scoring's rows: nothing is kept
+        return as_of.keep(define(_declared_not_null(checked, as_of.rows(valid)))[1]), None
     if base is not None:
-        refuse_overlaps(engine, usecase, base, valid)
-        if columns is None:
-            return define(_declared_not_null(checked, valid))[1], None
-        if not entity_local(probe[1], probe[0], entity, key):
-            raise IncrementalError(f"{usecase.name}: {_NOT_LOCAL.format(entity=entity)}")
-        rows = with_history(engine, usecase, base, valid, columns)
+        rows = _onto(engine, usecase, base, valid, columns, probe)
         out = define(_declared_not_null(checked, rows))[1]
         return out.filter(out[key].isin(valid[key])), history
     if entity in checked.not_null:  # no valid row has a NULL entity
@@ -346,6 +347,24 @@ def _features(
     # The key is declared unique and not null, so every copy of a duplicate is quarantined
     # and removing by key removes exactly the quarantined rows.
     return define(_declared_not_null(checked, valid))[1], history
+
+
+def _onto(
+    engine: Engine,
+    usecase: UseCase,
+    base: Base,
+    valid: ir.Table,
+    columns: list[str] | None,
+    probe: tuple[ir.Table, ir.Table],
+) -> ir.Table:
+    """An incremental build's rows: the new valid rows, checked against the stored version,
+    with the stored history of their entities when the definitions look back."""
+    refuse_overlaps(engine, usecase, base, valid)
+    if columns is None:
+        return valid
+    if not entity_local(probe[1], probe[0], usecase.entity, usecase.row_key):
+        raise IncrementalError(f"{usecase.name}: {_NOT_LOCAL.format(entity=usecase.entity)}")
+    return with_history(engine, usecase, base, valid, columns)
 
 
 def _quarantined_keys(engine: Engine, bad: _Quarantined, key: str) -> ir.Table:
@@ -382,14 +401,3 @@ def _declared_not_null(checked: CheckedTable, rows: ir.Table) -> ir.Table:
 def _count_rules(quarantined: pa.Table) -> dict[str, int]:
     counted = pc.value_counts(pc.list_flatten(quarantined.column("rules"))).to_pylist()
     return dict(Counter({c["values"]: c["counts"] for c in counted}).most_common())
-
-
-def _counting(
-    batches: pa.RecordBatchReader, on_rows: Callable[[int], None]
-) -> pa.RecordBatchReader:
-    def gen() -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            on_rows(batch.num_rows)
-            yield batch
-
-    return pa.RecordBatchReader.from_batches(batches.schema, gen())

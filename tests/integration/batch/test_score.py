@@ -3,18 +3,23 @@ each run is a new version of the scores table, and a refused run changes nothing
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 from fastapi.testclient import TestClient
 
 from tabship.batch.score import score_files
 from tabship.errors import StoreError
+from tabship.features.as_of import AsOf
+from tabship.features.build import build_features
+from tabship.features.engine import DuckDBEngine
 from tabship.pipeline import Pipeline
 from tabship.settings import Settings
 from tabship.stores.offline import FEATURES_TABLE, OfflineStore
@@ -118,3 +123,63 @@ def test_spark_scores_inside_its_partitions_what_duckdb_and_the_api_score(
         payload = {k: (None if pd.isna(v) else v) for k, v in features.items()}
         answer = client.post(PREDICT, json=payload).json()
         assert row["prediction"] == pytest.approx(answer["prediction"], abs=1e-6)
+
+
+def _years(start: dt.date | None, at: dt.date) -> int | None:
+    if start is None or start > at:
+        return None
+    return at.year - start.year - ((at.month, at.day) < (start.month, start.day))
+
+
+def _expected_as_of(loans: pd.DataFrame, day: dt.date) -> dict[str, Any]:
+    """One user's five features as of ``day``, from their loans (all before it)."""
+    latest = loans.sort_values(["loan_date", "loan_id"]).iloc[-1]
+    job = latest["job_start_date"]
+    return {
+        "nb_previous_loans": len(loans),
+        "avg_amount_loans_previous": float(loans["loan_amount"].mean()),
+        "age": _years(latest["birthday"], day),
+        "years_on_the_job": _years(None if job == dt.date(3021, 9, 18) else job, day),
+        "flag_own_car": int(latest["flag_own_car"] == "Y"),
+    }
+
+
+def test_as_of_a_date_every_user_is_scored_once_on_all_their_earlier_loans(
+    home: Settings,
+    loans: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Pipeline(home).publish()
+    usecase = load_usecase(NAME, home.usecases)
+    valid = set(_features(home).index)
+    raw = pq.read_table(loans).to_pandas()
+    raw = raw[raw["loan_id"].isin(valid)]
+    day = dt.date(2021, 1, 1)  # after every loan of the file
+    result = score_files(usecase, home, [loans], tmp_path / "book", "champion", as_of=day)
+    book = DeltaTable(str(result.out)).to_pandas().set_index("id")
+    assert result.rows == len(book) == raw["id"].nunique()
+    assert set(book["loan_date"]) == {day}
+    assert set(book["features_as_of"]) == {"2021-01-01"}
+    for user in book.sample(8, random_state=2).index:
+        expected = _expected_as_of(raw[raw["id"] == user], day)
+        score = Pipeline(home).score(NAME, [expected], "1")[0]
+        assert book.loc[user, "prediction"] == pytest.approx(score, abs=1e-6), expected
+    # The features themselves, as a build computes them for that date.
+    settings = Settings(home=tmp_path / "as-of", usecases=home.usecases)
+    engine = DuckDBEngine(settings)
+    store = OfflineStore(settings.offline_dir)
+    build_features(usecase, [loans], engine, store, settings.reports_dir, as_of=AsOf(usecase, day))
+    engine.close()
+    table = store.dataset(NAME, FEATURES_TABLE).to_table().to_pandas().set_index("id")
+    for user in table.sample(20, random_state=3).index:
+        expected = _expected_as_of(raw[raw["id"] == user], day)
+        got = {k: table.loc[user, k] for k in expected}
+        got = {k: (None if pd.isna(v) else v) for k, v in got.items()}
+        assert got == pytest.approx(expected)
+    point_cli_at(home, monkeypatch)
+    args = ["score", NAME, "--data", str(loans), "--out", str(tmp_path / "cli")]
+    bad = run_cli([*args, "--as-of", "tomorrow"], capsys, monkeypatch)
+    assert bad.code == 1
+    assert "--as-of must be a date (YYYY-MM-DD), not 'tomorrow'" in bad.err
