@@ -86,7 +86,8 @@ def publish(
         if history_dir is not None:
             history = _commit(offline, name, HISTORY_TABLE, history_dir, lineage, base)
             lineage["history_version"] = str(history)
-        lineage["rows"] = str(report.rows_out)
+        before = int(base.lineage.get("rows", 0)) if base is not None else 0
+        lineage["rows"] = str(before + report.rows_out)  # the version's rows, not the build's
         report.feature_version = _commit(offline, name, FEATURES_TABLE, files_dir, lineage, base)
 
 

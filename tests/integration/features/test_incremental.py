@@ -91,6 +91,7 @@ def test_incremental_build_and_materialisation_equal_a_full_rebuild(
     history = OfflineStore(settings.offline_dir).history("credit_risk", FEATURES_TABLE)
     assert history[0]["incremental"] == "true"
     assert history[0]["base_version"] == str(first.report.feature_version)
+    assert history[0]["rows"] == str(first.report.rows_out + added.report.rows_out)
     assert json.loads(history[0]["files"]) == [str(old), str(new)]
     assert "incremental" not in history[1]
 
