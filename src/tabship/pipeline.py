@@ -102,7 +102,7 @@ class Pipeline:
         from tabship.errors import SourceError
         from tabship.features import engine as engines
         from tabship.features.build import build_features
-        from tabship.features.incremental import OverlapError, stored_base
+        from tabship.features.incremental import Base, OverlapError, stored_base
         from tabship.stores.offline import OfflineStore
 
         usecase = self.usecase(name)
@@ -116,7 +116,7 @@ class Pipeline:
         )
         offline = OfflineStore(self.settings.offline_dir)
 
-        def run(files: list[Path], incremental: bool) -> BuildResult:
+        def run(files: list[Path], base: Base | None) -> BuildResult:
             return build_features(
                 usecase,
                 files,
@@ -126,21 +126,22 @@ class Pipeline:
                 max_invalid_share=share,
                 step=step,
                 on_rows=on_rows,
-                base=stored_base(usecase, offline) if incremental else None,
+                base=base,
             )
 
         try:
+            base = stored_base(usecase, offline) if incremental else None
             try:
-                return run(files, incremental)
+                return run(files, base)
             except OverlapError as exc:
-                if usecase.feature_view.on_overlap != "rebuild":
+                if base is None or usecase.feature_view.on_overlap != "rebuild":
                     raise
                 step(f"rebuilding in full: {exc}")
-                every = [Path(f) for f in stored_base(usecase, offline).files] + files
+                every = [Path(f) for f in base.files] + files
                 missing = [str(f) for f in every if not f.exists()]
                 if missing:
                     raise SourceError(f"cannot rebuild: missing {', '.join(missing)}") from exc
-                return run(every, False)
+                return run(every, None)
         finally:
             if not given:
                 eng.close()

@@ -83,7 +83,9 @@ def score_files(
         try:
             step("computing features (contract, quarantine, point in time)")
             reports = Path(tmp) / "reports"
-            built = build_features(usecase, files, eng, offline, reports, as_of=at)
+            built = build_features(
+                usecase, files, eng, offline, reports, as_of=at, keep_history=False
+            )
             lineage = {
                 "model": usecase.name,
                 "model_version": served.version,

@@ -100,11 +100,13 @@ def build_features(
     on_rows: Callable[[int], None] | None = None,
     base: Base | None = None,
     as_of: AsOf | None = None,
+    keep_history: bool = True,
 ) -> BuildResult:
     """Run one build; raises a TabshipError (and writes nothing to the stores) on bad input.
     With ``base``, an incremental one: ``files`` hold only new rows, whose features are
     computed against the stored history and appended to the stored version. With
-    ``as_of``, one row per entity: its features as of that date."""
+    ``as_of``, one row per entity: its features as of that date. A build whose tables
+    no later build reads (a scoring's scratch copy) skips the history (``keep_history``)."""
     # Long on purpose: the steps overlap (the source hash and the key counts run on other
     # cores while the contract's counts query runs), and that order is the build's speed;
     # one function keeps it visible. Each step is a named helper.
@@ -152,6 +154,7 @@ def build_features(
     _within_tolerance(report, folder)
     joined = list(zip(references, joins, strict=True))
     features, history = _features(usecase, engine, checked, bad, joined, base, as_of)
+    history = history if keep_history else None
     lineage = {
         "build_id": build_id,
         "raw_version": report.raw_version,
@@ -317,7 +320,7 @@ def _features(
 
     typed = checked.table.select(*checked.data_columns())
     probe = define(typed)
-    columns = history_columns(usecase, typed) if looks_back(probe[1]) else None
+    columns = history_columns(usecase, typed, probe[1]) if looks_back(probe[1]) else None
     clean = not len(bad.keys) and not bad.null_keys
     if base is None and as_of is None and clean:
         out = define(_declared_not_null(checked, typed))[1]

@@ -30,11 +30,11 @@ def looks_back(out: ir.Table) -> bool:
     return bool(out.op().find(ops.WindowFunction))
 
 
-def history_columns(usecase: UseCase, rows: ir.Table) -> list[str]:
-    """The columns of ``rows`` the definitions read, with the keys: what the history keeps.
-    Every column when references are joined in (their reads cannot be traced to ``rows``)."""
+def history_columns(usecase: UseCase, rows: ir.Table, out: ir.Table) -> list[str]:
+    """The columns of ``rows`` the definitions (whose result over them is ``out``) read,
+    with the keys: what the history keeps. Every column when references are joined in
+    (their reads cannot be traced to ``rows``)."""
     if usecase.enrich:
         return list(rows.columns)
-    out = feature_expression(usecase, rows)
     used = {f.name for f in out.op().find(ops.Field) if f.rel == rows.op()}
     return [c for c in rows.columns if c in used or c in usecase.keys]

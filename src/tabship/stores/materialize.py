@@ -78,7 +78,7 @@ def materialize(
     live = online.snapshot(usecase.name)
     if live is not None and live.version == wanted and not force:
         return MaterializeResult(usecase.name, wanted, live.rows, True, 0.0)
-    added = _appended_since(offline, usecase, live, delta.version()) if incremental else None
+    appended = _appended_since(offline, usecase, live, delta.version()) if incremental else None
     settings.scratch_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         config={
@@ -88,16 +88,14 @@ def materialize(
         }
     )
     try:
-        if added is not None:
-            every = offline.files(usecase.name, FEATURES_TABLE, delta.version())
-            stored = [f for f in every if f not in set(added)]
-            chunks = _chunks(_changed_rows(con, usecase, added, stored))
+        if appended is not None:
+            chunks = _chunks(_changed_rows(con, usecase, *appended))
         else:
             con.register("offline_features", delta.to_pyarrow_dataset())
             chunks = _chunks(con.execute(latest_rows_sql(usecase, "offline_features")))
         if on_rows is not None:
             chunks = _reporting(chunks, on_rows)
-        if added is not None and live is not None:
+        if appended is not None and live is not None:  # (live: checked by _appended_since)
             rows = online.update_snapshot(usecase.name, live.version, wanted, chunks)
         else:
             rows = online.write_snapshot(usecase.name, wanted, chunks)
@@ -131,9 +129,9 @@ def _changed_rows(
 
 def _appended_since(
     offline: OfflineStore, usecase: UseCase, live: Snapshot | None, target: int
-) -> list[Path]:
-    """The files appended between the live snapshot's version and ``target``; refused
-    when a version between them is not an incremental build."""
+) -> tuple[list[Path], list[Path]]:
+    """The files ``target`` added since the live snapshot's version, and the ones it had
+    then; refused when a version between them is not an incremental build."""
     name = usecase.name
     start = _version_number(live.version) if live is not None else None
     if start is None or start > target:
@@ -141,14 +139,16 @@ def _appended_since(
             f"{name}: no earlier snapshot of this table is live "
             f"({live.version if live else 'nothing'}); materialize without --incremental"
         )
-    for v in range(start + 1, target + 1):
-        if offline.lineage(name, FEATURES_TABLE, v).get("incremental") != "true":
-            raise StoreError(
-                f"{name}: version {v} is a full build, not rows appended to v{start}; "
-                "materialize without --incremental"
-            )
+    between = [v for v in offline.history(name, FEATURES_TABLE) if start < v["version"] <= target]
+    full = [v["version"] for v in between if v.get("incremental") != "true"]
+    if full:
+        raise StoreError(
+            f"{name}: version {min(full)} is a full build, not rows appended to v{start}; "
+            "materialize without --incremental"
+        )
     before = set(offline.files(name, FEATURES_TABLE, start))
-    return [f for f in offline.files(name, FEATURES_TABLE, target) if f not in before]
+    now = offline.files(name, FEATURES_TABLE, target)
+    return [f for f in now if f not in before], [f for f in now if f in before]
 
 
 def _version_number(snapshot: str) -> int | None:

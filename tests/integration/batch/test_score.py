@@ -96,6 +96,9 @@ def test_the_score_command_reports_and_refuses_clearly(
     missing = run_cli([*args, "--version", "7"], capsys, monkeypatch)
     assert missing.code == 1
     assert "no published version or alias '7'" in missing.err
+    bad = run_cli([*args, "--as-of", "tomorrow"], capsys, monkeypatch)
+    assert bad.code == 1
+    assert "--as-of must be a date (YYYY-MM-DD), not 'tomorrow'" in bad.err
 
 
 @pytest.mark.spark
@@ -145,11 +148,7 @@ def _expected_as_of(loans: pd.DataFrame, day: dt.date) -> dict[str, Any]:
 
 
 def test_as_of_a_date_every_user_is_scored_once_on_all_their_earlier_loans(
-    home: Settings,
-    loans: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    home: Settings, loans: Path, tmp_path: Path
 ) -> None:
     Pipeline(home).publish()
     usecase = load_usecase(NAME, home.usecases)
@@ -178,8 +177,3 @@ def test_as_of_a_date_every_user_is_scored_once_on_all_their_earlier_loans(
         got = {k: table.loc[user, k] for k in expected}
         got = {k: (None if pd.isna(v) else v) for k, v in got.items()}
         assert got == pytest.approx(expected)
-    point_cli_at(home, monkeypatch)
-    args = ["score", NAME, "--data", str(loans), "--out", str(tmp_path / "cli")]
-    bad = run_cli([*args, "--as-of", "tomorrow"], capsys, monkeypatch)
-    assert bad.code == 1
-    assert "--as-of must be a date (YYYY-MM-DD), not 'tomorrow'" in bad.err
