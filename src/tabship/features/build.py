@@ -33,7 +33,12 @@ from tabship.data.rules import CheckedTable, Duplicates, apply_contract
 from tabship.data.sources import fingerprint
 from tabship.errors import ContractError, SourceError, TabshipError
 from tabship.features.as_of import AsOf
-from tabship.features.definitions import feature_expression, history_columns, looks_back
+from tabship.features.definitions import (
+    HistoryColumns,
+    feature_expression,
+    history_columns,
+    looks_back,
+)
 from tabship.features.engine import Engine, in_background
 from tabship.features.incremental import (
     Base,
@@ -324,9 +329,9 @@ def _features(
     clean = not len(bad.keys) and not bad.null_keys
     if base is None and as_of is None and clean:
         out = define(_declared_not_null(checked, typed))[1]
-        return out, None if columns is None else typed.select(*columns)
+        return out, None if columns is None else typed.select(*columns.kept)
     valid = typed if clean else _valid(engine, typed, bad, key)
-    history = None if columns is None else valid.select(*columns)
+    history = None if columns is None else valid.select(*columns.kept)
     if as_of is not None:  # a scoring's rows: nothing is kept
         return as_of.keep(define(_declared_not_null(checked, as_of.rows(valid)))[1]), None
     if base is not None:
@@ -357,7 +362,7 @@ def _onto(
     usecase: UseCase,
     base: Base,
     valid: ir.Table,
-    columns: list[str] | None,
+    columns: HistoryColumns | None,
     probe: tuple[ir.Table, ir.Table],
 ) -> ir.Table:
     """An incremental build's rows: the new valid rows, checked against the stored version,

@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 
 from tabship.errors import TabshipError
+from tabship.features.definitions import HistoryColumns
 from tabship.features.engine import Engine
 from tabship.stores.offline import FEATURES_TABLE, HISTORY_TABLE, QUARANTINE_TABLE, OfflineStore
 from tabship.usecase import UseCase
@@ -156,9 +158,11 @@ def refuse_changed_references(usecase: UseCase, base: Base, versions: dict[str, 
 
 
 def with_history(
-    engine: Engine, usecase: UseCase, base: Base, new: ir.Table, columns: list[str]
+    engine: Engine, usecase: UseCase, base: Base, new: ir.Table, columns: HistoryColumns
 ) -> ir.Table:
-    """The new rows' ``columns`` with the stored history rows of the same entities."""
+    """The new rows' read columns with the stored history rows of the same entities (the
+    columns no other row's features read are NULL in those: their own features are not
+    kept)."""
     if base.history is None:
         raise IncrementalError(
             f"{usecase.name}: version {base.version} keeps no history of earlier rows; "
@@ -167,5 +171,10 @@ def with_history(
     stored = engine.read(base.history)
     entity = usecase.entity
     mine = stored.filter(stored[entity].isin(new[entity]))
-    typed = mine.select(**{c: mine[c].cast(new[c].type()) for c in columns})
-    return new.select(*columns).union(typed)
+    typed = mine.select(
+        **{
+            c: mine[c].cast(new[c].type()) if c in columns.kept else ibis.null(new[c].type())
+            for c in columns.read
+        }
+    )
+    return new.select(*columns.read).union(typed)

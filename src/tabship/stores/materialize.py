@@ -39,8 +39,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def latest_rows_sql(usecase: UseCase, table: str) -> str:
-    """SQL giving ``(key, row_json)`` for each entity's latest row."""
+def latest_rows_sql(usecase: UseCase, table: str, ordered: bool = False) -> str:
+    """SQL giving ``(key, row_json)`` for each entity's latest row (by key if ``ordered``)."""
     entity = _quote(usecase.entity)
     # Latest by event time, then row key; by row key alone when rows are timeless.
     order = ", ".join(_quote(c) for c in (usecase.event_time, usecase.row_key) if c)
@@ -49,7 +49,7 @@ def latest_rows_sql(usecase: UseCase, table: str) -> str:
     return (
         f"SELECT CAST({entity} AS VARCHAR) AS key, "
         f"to_json(arg_max(struct_pack({packed}), struct_pack({order}))) AS row "
-        f"FROM {table} GROUP BY {entity}"
+        f"FROM {table} GROUP BY {entity}" + (" ORDER BY key" if ordered else "")
     )
 
 
@@ -89,10 +89,11 @@ def materialize(
     )
     try:
         if appended is not None:
-            chunks = _chunks(_changed_rows(con, usecase, *appended))
+            chunks = _chunks(_changed_rows(con, usecase, *appended, online.wants_key_order))
         else:
             con.register("offline_features", delta.to_pyarrow_dataset())
-            chunks = _chunks(con.execute(latest_rows_sql(usecase, "offline_features")))
+            sql = latest_rows_sql(usecase, "offline_features", online.wants_key_order)
+            chunks = _chunks(con.execute(sql))
         if on_rows is not None:
             chunks = _reporting(chunks, on_rows)
         if appended is not None and live is not None:  # (live: checked by _appended_since)
@@ -105,7 +106,11 @@ def materialize(
 
 
 def _changed_rows(
-    con: duckdb.DuckDBPyConnection, usecase: UseCase, added: list[Path], stored: list[Path]
+    con: duckdb.DuckDBPyConnection,
+    usecase: UseCase,
+    added: list[Path],
+    stored: list[Path],
+    ordered: bool,
 ) -> duckdb.DuckDBPyConnection:
     """``(key, row_json)`` of the entities with appended rows: each one's latest row.
 
@@ -124,7 +129,7 @@ def _changed_rows(
         f"(SELECT {columns} FROM appended UNION ALL SELECT {columns} FROM stored "
         f"WHERE {first} >= $start AND {entity} IN (SELECT {entity} FROM appended))"
     )
-    return con.execute(latest_rows_sql(usecase, rows), {"start": start})
+    return con.execute(latest_rows_sql(usecase, rows, ordered), {"start": start})
 
 
 def _appended_since(

@@ -38,6 +38,9 @@ class OnlineStore(ABC):
     """Latest feature rows by entity key."""
 
     name: str
+    # Rows arriving in key order are written faster (a B-tree fills and updates pages in
+    # order); a hash-based store gains nothing, and the sort is skipped for it.
+    wants_key_order: bool = False
 
     @abstractmethod
     def write_snapshot(

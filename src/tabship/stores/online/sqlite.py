@@ -7,11 +7,12 @@ readers keep reading the old snapshot until the commit).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tabship.errors import StoreError
@@ -20,6 +21,9 @@ from tabship.stores.online.base import not_live as _not_live
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_VARS = 900
+# Page cache (KiB, as SQLite's negative cache_size) while a snapshot is written: the
+# default 2 MiB evicts the index pages an update or insert comes back to.
+_WRITE_CACHE_KIB = 65_536
 
 
 def _table(use_case: str, staging: bool = False) -> str:
@@ -28,10 +32,27 @@ def _table(use_case: str, staging: bool = False) -> str:
     return f"online_{use_case}" + ("__staging" if staging else "")
 
 
+@contextlib.contextmanager
+def _writing(con: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, committed whole or rolled back, with a larger page cache."""
+    (cache,) = con.execute("PRAGMA cache_size").fetchone()
+    con.execute(f"PRAGMA cache_size = -{_WRITE_CACHE_KIB}")
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
 class SQLiteOnlineStore(OnlineStore):
     """The online store on SQLite (WAL): a table per snapshot, the live one switched atomically."""
 
     name = "sqlite"
+    wants_key_order = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -61,8 +82,7 @@ class SQLiteOnlineStore(OnlineStore):
         """Write a snapshot into a new table, then make it live in one transaction."""
         live, staging = _table(use_case), _table(use_case, staging=True)
         con = self._con()
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(con):
             con.execute(f"DROP TABLE IF EXISTS {staging}")
             con.execute(f"CREATE TABLE {staging} (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
             count = 0
@@ -75,10 +95,6 @@ class SQLiteOnlineStore(OnlineStore):
                 "INSERT OR REPLACE INTO tabship_snapshots VALUES (?, ?, ?, ?)",
                 (use_case, version, count, dt.datetime.now(dt.UTC).isoformat()),
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return count
 
     def update_snapshot(
@@ -87,8 +103,7 @@ class SQLiteOnlineStore(OnlineStore):
         """Upsert the rows into the live table in one transaction (readers see the old
         snapshot until it commits)."""
         live, con = _table(use_case), self._con()
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(con):
             current = con.execute(
                 "SELECT version FROM tabship_snapshots WHERE use_case = ?", (use_case,)
             ).fetchone()
@@ -106,10 +121,6 @@ class SQLiteOnlineStore(OnlineStore):
                 " WHERE use_case = ?",
                 (version, count, dt.datetime.now(dt.UTC).isoformat(), use_case),
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return count
 
     def lookup(self, use_case: str, keys: Sequence[str]) -> Lookup:
