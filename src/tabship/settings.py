@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     predlog_flush_interval: float = Field(
         1.0, gt=0, description="Seconds of predictions a killed server may lose at most."
     )
+    predlog_per_host: bool = Field(
+        False,
+        description="Name log files after the host (<day>.<host>.jsonl), so that replicas "
+        "can share one volume for the prediction log.",
+    )
     hide_input_values: bool = Field(
         False, description="Never echo request values in error messages."
     )

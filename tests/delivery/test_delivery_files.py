@@ -146,6 +146,24 @@ def test_deployments_roll_without_losing_capacity_and_probe_health() -> None:
     assert services["dashboard"]["spec"]["type"] == "ClusterIP"  # personal data: not exposed
 
 
+def test_the_prediction_log_outlives_pods_and_each_replica_writes_its_own_files() -> None:
+    objects = [d for m in MANIFESTS for d in yaml.safe_load_all(m.read_text()) if d]
+    pod = next(d for d in objects if d["metadata"]["name"] == "predictions")["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    claim = volumes[mounts["/var/lib/tabship/predictions"]]["persistentVolumeClaim"]
+    claims = {d["metadata"]["name"]: d for d in objects if d["kind"] == "PersistentVolumeClaim"}
+    assert claims[claim["claimName"]]["spec"]["accessModes"] == ["ReadWriteMany"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TABSHIP_PREDLOG_PER_HOST"] == "true"
+    assert not unknown_variables({k: v for k, v in env.items() if v is not None})
+    stack = yaml.safe_load(COMPOSE.read_text())["services"]
+    for service in ("predictions", "pipeline"):  # the replicas write it, the jobs read it
+        assert "predictions-log:/var/lib/tabship/predictions" in stack[service]["volumes"]
+    assert stack["predictions"]["environment"]["TABSHIP_PREDLOG_PER_HOST"] == "true"
+
+
 def test_the_compose_stack_follows_the_compose_specification(tmp_path: Path) -> None:
     _passes(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", COMPOSE)
     wrong = _broken(tmp_path, COMPOSE, "restart: unless-stopped", "restarts: unless-stopped")

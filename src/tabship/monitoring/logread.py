@@ -1,7 +1,8 @@
 """The prediction log as one DuckDB relation: today's JSON lines and compacted Parquet days.
 
-The service appends JSON lines to ``<predictions>/<model>/<UTC day>.jsonl``; ``compact``
-turns closed days into Parquet (a month of traffic stays cheap to scan). Reading never
+The service appends JSON lines to ``<predictions>/<model>/<UTC day>.jsonl`` (or, replicas
+sharing a volume, ``<UTC day>.<writer>.jsonl`` each); ``compact`` turns closed days into
+one Parquet file each (a month of traffic stays cheap to scan). Reading never
 loads the log into pandas: DuckDB scans the files and the callers aggregate in SQL. A line
 a killed writer left half-written (or any line that is not an entry) is skipped and
 counted, never fatal.
@@ -75,13 +76,11 @@ class LogScan:
     skipped: int = 0  # unreadable lines (a writer killed mid-line)
 
     def __post_init__(self) -> None:
-        days: dict[dt.date, Path] = {}
-        for path in sorted(self.folder.glob("*.jsonl")) + sorted(self.folder.glob("*.parquet")):
-            day = _day(path)
-            if day is not None and self.window.holds(day):
-                days[day] = path  # a day compacted (Parquet) wins over its leftover lines
-        self.lines = [p for p in days.values() if p.suffix == ".jsonl"]
-        self.columnar = [p for p in days.values() if p.suffix == ".parquet"]
+        lines = {d: p for d, p in _days(self.folder, "jsonl").items() if self.window.holds(d)}
+        columnar = _days(self.folder, "parquet")
+        # A day compacted (Parquet) wins over its leftover lines.
+        self.columnar = [found[0] for d, found in sorted(columnar.items()) if self.window.holds(d)]
+        self.lines = [p for d, found in sorted(lines.items()) if d not in columnar for p in found]
 
     def register(self, con: Any, inputs: dict[str, str]) -> None:
         """Create view ``log``: one row per logged prediction in the window, an ``in:<x>``
@@ -136,10 +135,21 @@ def _nothing(inputs: dict[str, str]) -> str:
 
 
 def _day(path: Path) -> dt.date | None:
+    """The UTC day of ``<day>.jsonl``, ``<day>.<writer>.jsonl`` or ``<day>.parquet``."""
     try:
-        return dt.date.fromisoformat(path.stem)
+        return dt.date.fromisoformat(path.name.split(".", 1)[0])
     except ValueError:
         return None
+
+
+def _days(folder: Path, suffix: str) -> dict[dt.date, list[Path]]:
+    """The log's files with ``suffix`` by day (a day's writers' files in name order)."""
+    days: dict[dt.date, list[Path]] = {}
+    for path in sorted(folder.glob(f"*.{suffix}")):
+        day = _day(path)
+        if day is not None:
+            days.setdefault(day, []).append(path)
+    return days
 
 
 def quote(name: str) -> str:
@@ -163,41 +173,51 @@ class Compacted:
 
 
 def compact(con: Any, folder: Path, before: dt.date) -> list[Compacted]:
-    """Every day of JSON lines before ``before`` → ``<day>.parquet`` (an input per column).
+    """Every day of JSON lines before ``before`` → ``<day>.parquet`` (an input per column),
+    the files of all its writers together.
 
     Each day is written beside its lines under a temporary name, renamed into place, and
     only then are its lines removed: a reader meets either the lines or the Parquet file
-    (which wins where both exist), never half a day.
+    (which wins where both exist), never half a day. Lines found beside a day's Parquet
+    file were left by a compaction killed while it removed them: they are in the file.
     """
     done = []
-    for path in sorted(folder.glob("*.jsonl")):
-        day = _day(path)
-        if day is None or day >= before:
+    compacted = _days(folder, "parquet")
+    for day, lines in sorted(_days(folder, "jsonl").items()):
+        if day >= before:
             continue
-        target = path.with_suffix(".parquet")
-        scan = f"read_json({quote_string(str(path))}, format='newline_delimited', " + (
-            "ignore_errors=true, sample_size=-1)"
-        )
-        # One pass reads the day (every line's keys typed); the rest works on the table.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM {scan}")
-        fields = dict(
-            con.execute("SELECT column_name, column_type FROM (DESCRIBE compacting)").fetchall()
-        )
-        inputs = []
-        if str(fields.get("features", "")).startswith("STRUCT"):
-            found = con.execute("DESCRIBE SELECT unnest(features) FROM compacting").fetchall()
-            inputs = [row[0] for row in found]
-        picked = [f"{c}::{t} AS {c}" for c, t in COLUMNS.items() if c in fields]
-        picked += [f"features.{quote(n)} AS {quote(PREFIX + n)}" for n in inputs]
-        rows = f"SELECT {', '.join(picked)} FROM compacting WHERE request_id IS NOT NULL"
-        partial = target.with_suffix(".parquet.partial")
-        copied = con.execute(
-            f"COPY ({rows}) TO {quote_string(str(partial))} (FORMAT parquet, COMPRESSION zstd)"
-        ).fetchone()
-        kept = int(copied[0])
-        total = int(con.execute("SELECT count(*) FROM compacting").fetchone()[0])
-        con.execute("DROP TABLE compacting")
-        partial.replace(target)
-        path.unlink()
-        done.append(Compacted(day.isoformat(), kept, total - kept, target))
+        if day not in compacted:
+            done.append(_compact_day(con, folder / f"{day.isoformat()}.parquet", lines))
+        for path in lines:
+            path.unlink()
     return done
+
+
+def _compact_day(con: Any, target: Path, lines: list[Path]) -> Compacted:
+    """One day's lines → ``target``, written under a temporary name and renamed."""
+    files = "[" + ", ".join(quote_string(str(p)) for p in lines) + "]"
+    scan = f"read_json({files}, format='newline_delimited', ignore_errors=true, " + (
+        "sample_size=-1, maximum_sample_files=-1)"
+    )
+    # One pass reads the day (every line's keys, in every writer's file, typed); the rest
+    # works on the table.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM {scan}")
+    fields = dict(
+        con.execute("SELECT column_name, column_type FROM (DESCRIBE compacting)").fetchall()
+    )
+    inputs = []
+    if str(fields.get("features", "")).startswith("STRUCT"):
+        found = con.execute("DESCRIBE SELECT unnest(features) FROM compacting").fetchall()
+        inputs = [row[0] for row in found]
+    picked = [f"{c}::{t} AS {c}" for c, t in COLUMNS.items() if c in fields]
+    picked += [f"features.{quote(n)} AS {quote(PREFIX + n)}" for n in inputs]
+    rows = f"SELECT {', '.join(picked)} FROM compacting WHERE request_id IS NOT NULL"
+    partial = target.with_suffix(".parquet.partial")
+    copied = con.execute(
+        f"COPY ({rows}) TO {quote_string(str(partial))} (FORMAT parquet, COMPRESSION zstd)"
+    ).fetchone()
+    kept = int(copied[0])
+    total = int(con.execute("SELECT count(*) FROM compacting").fetchone()[0])
+    con.execute("DROP TABLE compacting")
+    partial.replace(target)
+    return Compacted(target.stem, kept, total - kept, target)

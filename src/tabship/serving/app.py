@@ -26,7 +26,7 @@ from tabship.serving.metrics import Metrics
 from tabship.serving.models.mirror import Repository
 from tabship.serving.models.pool import Pool
 from tabship.serving.models.sync_worker import InlineSync, NoSync, Syncer, SyncWorker
-from tabship.serving.predlog import PredictionLog
+from tabship.serving.predlog import PredictionLog, host_writer
 from tabship.serving.routes import admin, explain, features, health, models, predict
 from tabship.serving.routes.client import client_router
 from tabship.serving.scoring import Scorer
@@ -75,7 +75,10 @@ def build_services(
     pool = Pool(repo, {n: u.serving for n, u in usecases.items()}, settings.serve_max_versions)
     live = _live_drift(pool, usecases)
     metrics.watch_drift(live)
-    log = PredictionLog(settings.predictions_dir, settings.predlog_flush_interval, [live.observe])
+    writer = host_writer() if settings.predlog_per_host else ""
+    log = PredictionLog(
+        settings.predictions_dir, settings.predlog_flush_interval, [live.observe], writer
+    )
     serves = role in {"all", "predictions"}
     return Services(
         settings=settings,

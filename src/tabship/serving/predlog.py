@@ -2,7 +2,9 @@
 
 The request path only appends a dict to a queue; a writer thread serialises, appends to
 ``<predictions>/<model>/<UTC date>.jsonl`` and fsyncs every ``flush_interval`` seconds.
-A clean shutdown drains the queue; a killed process loses at most one interval.
+A clean shutdown drains the queue; a killed process loses at most one interval. Replicas
+sharing one volume each write files of their own, ``<UTC date>.<writer>.jsonl``: appends
+from several hosts to one file can interleave.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import math
 import os
 import queue
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +25,13 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 _log = logging.getLogger("tabship.predlog")
+_WRITER = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def host_writer() -> str:
+    """This host's name as a log writer's (a pod's name on Kubernetes, a container's id
+    under Compose): characters a file name could trip on become ``-``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname().split(".")[0]) or "host"
 
 
 class Entry(NamedTuple):
@@ -69,9 +80,14 @@ class PredictionLog:
         folder: Path,
         flush_interval: float,
         observers: Sequence[Callable[[list[Entry]], None]] = (),
+        writer: str = "",
     ) -> None:
-        """``observers`` see every written batch, on the writer thread (live drift)."""
+        """``observers`` see every written batch, on the writer thread (live drift);
+        ``writer`` names this process's files (empty: ``<day>.jsonl``)."""
+        if writer and not _WRITER.fullmatch(writer):
+            raise ValueError(f"a log writer's name is letters, digits, - and _: {writer!r}")
         self.folder = folder
+        self.suffix = f".{writer}.jsonl" if writer else ".jsonl"
         self.flush_interval = flush_interval
         self.observers = list(observers)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -144,7 +160,7 @@ class PredictionLog:
         if handle is None:
             for old in [k for k in self._files if k[0] == model]:
                 self._files.pop(old).close()
-            path = self.folder / model / f"{day}.jsonl"
+            path = self.folder / model / f"{day}{self.suffix}"
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = self._files[key] = path.open("ab")
             if not _ends_a_line(path):

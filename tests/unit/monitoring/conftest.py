@@ -45,13 +45,17 @@ LogWriter = Callable[..., Path]
 
 @pytest.fixture
 def write_log(tmp_path: Path) -> LogWriter:
-    """Write ``data`` as one day of the model's log; returns the model's log folder."""
+    """Write ``data`` as one day of the model's log (one writer's file of it, if named);
+    returns the model's log folder."""
 
-    def write(data: dict[str, Any], version: str = "1", day: str = "2026-11-30") -> Path:
+    def write(
+        data: dict[str, Any], version: str = "1", day: str = "2026-11-30", writer: str = ""
+    ) -> Path:
         folder = tmp_path / "predictions" / "m"
         folder.mkdir(parents=True, exist_ok=True)
         start = time.mktime(time.strptime(day, "%Y-%m-%d")) - time.timezone + 3600
-        with (folder / f"{day}.jsonl").open("ab") as handle:
+        name = f"{day}.{writer}.jsonl" if writer else f"{day}.jsonl"
+        with (folder / name).open("ab") as handle:
             for i in range(len(data["age"])):
                 values = [_plain(data[f][i]) for f in FEATURES]
                 entry = Entry(

@@ -87,3 +87,36 @@ def test_compacted_days_read_as_their_lines_did(profile: Profile, write_log: Log
     day = LogScan(folder, Window(dt.datetime(2026, 11, 30, tzinfo=dt.UTC)))
     only = measure(duckdb.connect(), day, "m", {"1": profile}, MonitoringSpec())
     assert only.versions[0].rows == 700
+
+
+def test_a_day_written_by_several_replicas_is_read_and_compacted_whole(
+    profile: Profile, write_log: LogWriter
+) -> None:
+    folder = write_log(rows(500, 12, shift=0.5), day="2026-11-29", writer="pod-a")
+    write_log(rows(400, 13, shift=0.5), version="1", day="2026-11-29", writer="pod-b")
+    write_log(rows(300, 14), day="2026-11-30", writer="pod-a")
+    before = _measure(folder, profile)
+    assert before.versions[0].rows == 1200
+    done = compact(duckdb.connect(), folder, dt.date(2026, 11, 30))
+    assert [(c.day, c.rows) for c in done] == [("2026-11-29", 900)]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "2026-11-29.parquet",
+        "2026-11-30.pod-a.jsonl",
+    ]
+    after = _measure(folder, profile)
+    assert after.versions[0].rows == 1200
+    for old, new in zip(before.versions[0].inputs, after.versions[0].inputs, strict=True):
+        assert new.psi == pytest.approx(old.psi, abs=1e-12)
+
+
+def test_lines_left_beside_a_compacted_day_are_removed_not_compacted_again(
+    profile: Profile, write_log: LogWriter
+) -> None:
+    folder = write_log(rows(500, 15), day="2026-11-29", writer="pod-a")
+    write_log(rows(400, 16), day="2026-11-29", writer="pod-b")
+    leftover = (folder / "2026-11-29.pod-b.jsonl").read_bytes()
+    compact(duckdb.connect(), folder, dt.date(2026, 11, 30))
+    (folder / "2026-11-29.pod-b.jsonl").write_bytes(leftover)  # killed before removing it
+    assert compact(duckdb.connect(), folder, dt.date(2026, 11, 30)) == []
+    assert [p.name for p in folder.iterdir()] == ["2026-11-29.parquet"]
+    assert _measure(folder, profile).versions[0].rows == 900

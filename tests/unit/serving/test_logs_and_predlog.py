@@ -1,14 +1,18 @@
-"""Structured logs carry the request id; the prediction log keeps missing inputs missing."""
+"""Structured logs carry the request id; the prediction log keeps missing inputs missing,
+and replicas sharing its volume never write into one file."""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
+import socket
 from pathlib import Path
 
+import pytest
+
 from tabship.serving.logs import JsonFormatter, request_id
-from tabship.serving.predlog import Entry, PredictionLog
+from tabship.serving.predlog import Entry, PredictionLog, host_writer
 
 
 def test_json_log_lines_carry_the_request_id_and_extra_fields() -> None:
@@ -71,3 +75,22 @@ def test_a_restarted_log_ends_the_half_line_a_killed_writer_left(tmp_path: Path)
     assert lines[1] == b'{"request_id": "cut", "fea'  # spoilt alone...
     assert json.loads(lines[2])["request_id"] == "r1"  # ...the next entry stays whole
     assert [e.request_id for batch in seen for e in batch] == ["r1"]  # observers see it
+
+
+def test_replicas_sharing_a_volume_each_write_files_of_their_own(tmp_path: Path) -> None:
+    for writer in ("predictions-7f9c-a", "predictions-7f9c-b"):
+        log = PredictionLog(tmp_path, flush_interval=60, writer=writer)
+        log.start()
+        log.append(Entry(writer, 1.7e9, "m", "3", "champion", False, 1, ["a"], [2.0], 0.5, 0.0))
+        log.close()
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert files == ["2023-11-14.predictions-7f9c-a.jsonl", "2023-11-14.predictions-7f9c-b.jsonl"]
+    with pytest.raises(ValueError, match="letters, digits"):
+        PredictionLog(tmp_path, flush_interval=60, writer="../elsewhere")
+
+
+def test_the_host_name_becomes_a_safe_writer_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "gethostname", lambda: "predictions-5d8b.cluster.local")
+    assert host_writer() == "predictions-5d8b"
+    monkeypatch.setattr(socket, "gethostname", lambda: "my box/2")
+    assert host_writer() == "my-box-2"
