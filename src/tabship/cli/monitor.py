@@ -52,13 +52,12 @@ def drift_cmd(
     registry = c.pipeline.registry
     if usecase.name not in registry.names():
         raise TabshipError(f"{usecase.name} has no registered model to monitor")
-    profiles = {
-        str(v.version): registry.profile(usecase.name, v.version)
-        for v in registry.versions(usecase.name)
-    }
-    unknown = sorted(set(version or []) - set(profiles))
+    known = [str(v.version) for v in registry.versions(usecase.name)]
+    unknown = sorted(set(version or []) - set(known))
     if unknown:
         raise TabshipError(f"{usecase.name} has no version {', '.join(unknown)}")
+    # Only the versions asked for need their profile fetched (each is a download).
+    profiles = {v: registry.profile(usecase.name, v) for v in (version or known)}
     scan = LogScan(c.settings.predictions_dir / usecase.name, window)
     result = measure(_duckdb(c.settings), scan, usecase.name, profiles, usecase.monitoring, version)
     folder = out or _default_out(c.settings.home, usecase.name, "drift")

@@ -101,13 +101,12 @@ def measure(
     """Drift of each logged version (or of ``versions``) against its profile."""
     kinds = _kinds(p for p in profiles.values() if p is not None)
     scan.register(con, kinds)
-    logged = {
-        str(v): (int(n), str(a), str(b))
-        for v, n, a, b in con.execute(
-            "SELECT version, count(*), min(time)::VARCHAR, max(time)::VARCHAR "
-            "FROM log GROUP BY version"
-        ).fetchall()
-    }
+    found = con.execute(
+        "SELECT request_id IS NULL, version, count(*), min(time)::VARCHAR, max(time)::VARCHAR "
+        "FROM log_read GROUP BY ALL"
+    ).fetchall()
+    logged = {str(v): (int(n), str(a), str(b)) for bad, v, n, a, b in found if not bad}
+    skipped = sum(int(n) for bad, _, n, _, _ in found if bad)  # unreadable lines
     asked = versions if versions is not None else sorted(logged, key=_number)
     missing = [v for v in asked if profiles.get(v) is None]
     if versions is not None and missing:
@@ -134,7 +133,7 @@ def measure(
         None if since is None else since.isoformat(),
         None if until is None else until.isoformat(),
         results,
-        scan.skipped,
+        skipped,
         missing if versions is None else [],
         spec.model_dump(),
     )

@@ -73,7 +73,6 @@ class LogScan:
     window: Window = Window()
     lines: list[Path] = field(init=False)
     columnar: list[Path] = field(init=False)
-    skipped: int = 0  # unreadable lines (a writer killed mid-line)
 
     def __post_init__(self) -> None:
         lines = {d: p for d, p in _days(self.folder, "jsonl").items() if self.window.holds(d)}
@@ -84,7 +83,9 @@ class LogScan:
 
     def register(self, con: Any, inputs: dict[str, str]) -> None:
         """Create view ``log``: one row per logged prediction in the window, an ``in:<x>``
-        column per input (``inputs``: name → DOUBLE or VARCHAR), NULL where not logged."""
+        column per input (``inputs``: name → DOUBLE or VARCHAR), NULL where not logged.
+        View ``log_read`` also holds a row of NULLs per unreadable line (DuckDB reads one
+        so), to count them in a query that reads the lines anyway."""
         con.execute("SET TimeZone = 'UTC'")
         parts = []
         if self.lines:
@@ -93,16 +94,17 @@ class LogScan:
             parts.append(self._columnar_sql(con, inputs))
         union = " UNION ALL BY NAME ".join(f"({p})" for p in parts) or _nothing(inputs)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW log AS SELECT * FROM ({union}) WHERE {self.window.sql()}"
+            f"CREATE OR REPLACE TEMP VIEW log_read AS SELECT * FROM ({union}) "
+            f"WHERE request_id IS NULL OR ({self.window.sql()})"
         )
-        if self.lines:  # DuckDB reads an unreadable line as a row of NULLs
-            bad = f"SELECT count(*) FROM {_json(self.lines, {})} WHERE request_id IS NULL"
-            self.skipped = int(con.execute(bad).fetchone()[0])
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW log AS SELECT * FROM log_read WHERE request_id IS NOT NULL"
+        )
 
     def _lines_sql(self, inputs: dict[str, str]) -> str:
         picked = ", ".join(f"features.{quote(n)} AS {quote(PREFIX + n)}" for n in inputs)
         return f"SELECT {', '.join(COLUMNS)}{', ' + picked if picked else ''} " + (
-            f"FROM {_json(self.lines, inputs)} WHERE request_id IS NOT NULL"
+            f"FROM {_json(self.lines, inputs)}"
         )
 
     def _columnar_sql(self, con: Any, inputs: dict[str, str]) -> str:
