@@ -285,8 +285,8 @@ def _stages(results: dict[str, dict[str, float]]) -> str:
     return (
         f"tabship by stage (medians): {parts}. Checking the contract is the uniqueness check, "
         "the counts and the scan that fetches the quarantined rows (every column of every row "
-        "is read and checked); writing history is the copy of the valid rows' columns the "
-        "definitions read, which lets a later build add new loans incrementally "
+        "is read and checked); writing history is the copy of the valid rows' columns a later "
+        "row's features read, which lets a later build add new loans incrementally "
         "(docs/scale.md); computing and writing features is the one query the bare "
         f"DuckDB contender also runs ({results['duckdb']['seconds']:.2f} s), plus the "
         "Delta commit and the report."
