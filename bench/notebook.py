@@ -1,4 +1,4 @@
-"""A faithful port of the lender's feature notebook (reference.md §a), for parity and benchmarks.
+"""A faithful port of the lender's feature notebook (Kueski's challenge), for parity and benchmarks.
 
 Both versions: v1 computes the average of earlier loans with a Python double loop (the
 step that "takes forever"), v2 with a shifted expanding mean. "Today" is a parameter so

@@ -1,5 +1,5 @@
-"""The data scientist's original model, as handed over (reference.md §c), kept to compare
-against and to show what its protocol hides.
+"""The data scientist's original model, as handed over (Nubank's "Data Scientist coding
+test", `model.py`), kept to compare against and to show what its protocol hides.
 
 It splits by drawing index labels (the file's index repeats, so a repeated row stays on
 one side), fills missing score_3 with 425 for training but 455 for validation, turns

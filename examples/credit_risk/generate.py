@@ -1,4 +1,5 @@
-"""Seeded loan histories shaped like the lender's real file (reference.md §a).
+"""Seeded loan histories shaped like the lender's real file (the loans of Kueski's public
+"Machine Learning Engineer Technical Challenge").
 
 Calibrated to the real profile: ~21 loans per user (1..61), 1.49% defaults, loan dates
 2019-01-01..2020-12-30, amounts floored at 100 with a long tail, ~17% of users (the

@@ -1,4 +1,4 @@
-"""Home sales of the same shape as the agency's files (reference.md §b), for when the real
+"""Home sales of the same shape as the agency's files (phData's MLE project), for when the real
 files are not at hand: kc_house_data.csv (ids and zipcodes as quoted text, dates like
 20141013T000000, ~1% of homes sold twice), zipcode_demographics.csv (one row per zipcode)
 and future_unseen_examples.csv (the house columns only). Prices follow size, grade, age,

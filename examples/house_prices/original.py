@@ -1,4 +1,5 @@
-"""The agency's original model (reference.md §b), kept as the baseline to beat.
+"""The agency's original model (phData's MLE project, `create_model.py`), kept as the
+baseline to beat.
 
 Robust scaling then 5 nearest neighbours on 33 numeric columns: seven of the house and
 the zipcode's 26 demographic columns (grade, location, age and the rest unused).

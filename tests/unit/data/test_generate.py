@@ -1,4 +1,4 @@
-"""The credit_risk generator is seeded and shaped like the real file (reference.md §a)."""
+"""The credit_risk generator is seeded and shaped like the real file (Kueski's challenge loans)."""
 
 from __future__ import annotations
 
