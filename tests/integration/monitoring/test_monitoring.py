@@ -38,6 +38,17 @@ def _psi(client: TestClient) -> dict[str, float]:
     return {name: float(value) for name, value in re.findall(pattern, text)}
 
 
+def _psi_once(client: TestClient, ready: Callable[[dict[str, float]], bool]) -> dict[str, float]:
+    """The gauges once ``ready`` holds (or after 10 s): the log's writer thread feeds the
+    live windows after it has written and synced the lines the test waits for."""
+    deadline = time.monotonic() + 10
+    psi = _psi(client)
+    while not ready(psi) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        psi = _psi(client)
+    return psi
+
+
 def _send(client: TestClient, rows: list[dict[str, Any]], settings: Settings) -> None:
     before = _logged(settings)
     for start in range(0, len(rows), 100):
@@ -78,11 +89,11 @@ def test_metrics_psi_gauges_move_when_traffic_shifts(
     client = client_for(watched, sync="off")
     rows = _rows(watched, 400)
     _send(client, rows, watched)
-    calm = _psi(client)
+    calm = _psi_once(client, lambda psi: set(psi) == {"score", *FEATURES})
     assert set(calm) == {"score", *FEATURES}
     assert calm["age"] < 0.1
     _send(client, _shifted(rows), watched)  # the window now holds only shifted rows
-    moved = _psi(client)
+    moved = _psi_once(client, lambda psi: psi.get("age", 0.0) > 0.25)  # within 10 s
     assert moved["age"] > 0.25
     for name in set(FEATURES) - {"age"}:  # the same rows otherwise: unmoved
         assert moved[name] == pytest.approx(calm[name], abs=1e-9)
