@@ -92,7 +92,6 @@ class Pipeline:
         engine: EngineName | Engine | None = None,
         max_invalid_share: float | None = None,
         step: Step = _quiet,
-        on_rows: Rows | None = None,
         incremental: bool = False,
     ) -> BuildResult:
         """Contract, quarantine, features, one new version of the offline tables. An
@@ -125,7 +124,6 @@ class Pipeline:
                 self.settings.reports_dir,
                 max_invalid_share=share,
                 step=step,
-                on_rows=on_rows,
                 base=base,
             )
 

@@ -44,20 +44,12 @@ def build_cmd(
     files = pipeline.source_files(usecase, data, say=console_err.print)
     with progress() as bar:
         steps = bar.add_task("starting", total=None)
-        rows = bar.add_task("features written", total=None, visible=False)
-
-        def step(name: str) -> None:
-            bar.update(steps, description=name)
-            if name.startswith("computing"):
-                bar.update(rows, visible=True)
-
         result = pipeline.build(
             usecase,
             files,
             engine,
             max_invalid_share,
-            step=step,
-            on_rows=lambda n: bar.advance(rows, n),
+            step=lambda name: bar.update(steps, description=name),
             incremental=incremental,
         )
     _print_build(result)

@@ -102,7 +102,6 @@ def build_features(
     max_invalid_share: float | None = None,
     today: dt.date | None = None,
     step: Step = lambda _: None,
-    on_rows: Callable[[int], None] | None = None,
     base: Base | None = None,
     as_of: AsOf | None = None,
     keep_history: bool = True,

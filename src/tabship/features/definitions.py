@@ -32,6 +32,14 @@ def looks_back(out: ir.Table) -> bool:
     return bool(out.op().find(ops.WindowFunction))
 
 
+@dataclass(frozen=True)
+class HistoryColumns:
+    """What the definitions read of each row, and what they read of other rows."""
+
+    read: list[str]
+    kept: list[str]  # a subset of ``read``: the inputs of windows and of row filters
+
+
 def history_columns(usecase: UseCase, rows: ir.Table, out: ir.Table) -> HistoryColumns:
     """The columns of ``rows`` the definitions (whose result over them is ``out``) read, and
     of those the ones a later row's features can depend on: what the history keeps. Every
@@ -44,16 +52,7 @@ def history_columns(usecase: UseCase, rows: ir.Table, out: ir.Table) -> HistoryC
     seen_by_others = _read_for_other_rows(out.op(), src)
     if seen_by_others is None:
         return HistoryColumns(read, read)
-    keys = {*usecase.keys, *(c for c in (usecase.event_time,) if c)}
-    return HistoryColumns(read, [c for c in read if c in seen_by_others or c in keys])
-
-
-@dataclass(frozen=True)
-class HistoryColumns:
-    """What the definitions read of each row, and what they read of other rows."""
-
-    read: list[str]
-    kept: list[str]  # a subset of ``read``: the inputs of windows and of row filters
+    return HistoryColumns(read, [c for c in read if c in seen_by_others or c in usecase.keys])
 
 
 def _read_for_other_rows(out: ops.Node, src: ops.Node) -> set[str] | None:

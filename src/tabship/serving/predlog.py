@@ -87,7 +87,7 @@ class PredictionLog:
         if writer and not _WRITER.fullmatch(writer):
             raise ValueError(f"a log writer's name is letters, digits, - and _: {writer!r}")
         self.folder = folder
-        self.suffix = f".{writer}.jsonl" if writer else ".jsonl"
+        self._suffix = f".{writer}.jsonl" if writer else ".jsonl"
         self.flush_interval = flush_interval
         self.observers = list(observers)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -160,7 +160,7 @@ class PredictionLog:
         if handle is None:
             for old in [k for k in self._files if k[0] == model]:
                 self._files.pop(old).close()
-            path = self.folder / model / f"{day}{self.suffix}"
+            path = self.folder / model / f"{day}{self._suffix}"
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = self._files[key] = path.open("ab")
             if not _ends_a_line(path):
